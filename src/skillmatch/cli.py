@@ -1,0 +1,139 @@
+"""The `skillmatch` command line: one function per command; domain errors become exit codes here.
+
+Exit status: 0 success, 2 bad input (one clear message, no traceback), 1 anything else.
+Set SKILLMATCH_DEBUG=1 to see the traceback of an unexpected error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from skillmatch.errors import InputError, SkillmatchError
+
+app = typer.Typer(
+    name="skillmatch",
+    help="Learned ticket assignment for contact centers: skill match, fairness and growth instead of cherry-picking.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _edge(command: F) -> F:
+    """Translate domain errors into one message and an exit status (the CLI's only error edge)."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (SkillmatchError, OSError) as exc:
+            if os.environ.get("SKILLMATCH_DEBUG"):
+                raise
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_FAILURE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_pairs(title: str, pairs: list[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for label, value in pairs:
+        table.add_row(label, value)
+    out.print(table)
+
+
+@app.command(epilog="Example: skillmatch simulate --out runs/sim --days 30 --agents 60 --seed 1")
+@_edge
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the logs and the ground truth into.")],
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of history.")] = 30,
+    agents: Annotated[int, typer.Option(min=2, max=5000, help="Agents on the roster.")] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
+) -> None:
+    """Write the logs of a simulated contact center whose agents cherry-pick, plus its hidden ground truth."""
+    from skillmatch.simulation import SimulationConfig, simulate_history
+
+    config = SimulationConfig(days=days, n_agents=agents, seed=seed)
+    history = simulate_history(config, progress=_progress_bar("simulating", days))
+    paths = history.write(out_dir)
+    _print_pairs(f"simulated {days} days, {agents} agents, seed {seed}",
+                 [(name, str(path)) for name, path in paths.items()])
+
+
+@app.command(epilog="Example: skillmatch validate --interactions data/sample/interactions.csv.gz "
+             "--agents data/sample/agents.csv --events data/sample/events.csv.gz")
+@_edge
+def validate(
+    interactions: Annotated[Path, typer.Option(help="Interactions log (CSV, .csv.gz or Parquet).")],
+    agents: Annotated[Path, typer.Option(help="Agents roster (CSV, .csv.gz or Parquet).")],
+    events: Annotated[Path | None, typer.Option(help="Optional queue events log.")] = None,
+) -> None:
+    """Check logs against the contract and print a summary; exit 2 with one clear error if they break it."""
+    from skillmatch.logs import load_logs, summarize
+
+    logs = load_logs(interactions, agents, events)
+    _print_pairs("logs are valid", summarize(logs).lines())
+
+
+@app.command(epilog="Example: skillmatch demo --out runs/demo")
+@_edge
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's data and report.")] = Path("runs/demo"),
+    days: Annotated[int, typer.Option(min=2, help="Days of simulated history.")] = 30,
+    agents: Annotated[int, typer.Option(min=2, help="Agents on the simulated roster.")] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Simulate a contact center, validate its logs and summarise them (no arguments needed)."""
+    from skillmatch.logs import load_logs, summarize
+    from skillmatch.simulation import SimulationConfig, simulate_history
+
+    config = SimulationConfig(days=days, n_agents=agents, seed=seed)
+    history = simulate_history(config, progress=_progress_bar("simulating", days))
+    paths = history.write(out_dir / "data")
+    logs = load_logs(paths["interactions"], paths["agents"], paths["events"])
+    _print_pairs("simulated history (free selection)", summarize(logs).lines())
+    out.print(f"logs and ground truth written to {out_dir / 'data'}")
+
+
+def _progress_bar(label: str, total: int) -> Callable[[int], None]:
+    """A rich progress bar driven by a callback `advance(n)`; silent when stderr is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not err.is_terminal:
+        return lambda n: None
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=True)
+    task = progress.add_task(label, total=total)
+    progress.start()
+
+    def advance(n: int) -> None:
+        progress.advance(task, n)
+        if progress.finished:
+            progress.stop()
+
+    return advance
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="skillmatch")
+    sys.exit(0)
