@@ -98,8 +98,6 @@ def test_help_shows_an_example() -> None:
     assert "Example: skillmatch validate --interactions" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="cli._edge prints the error as rich markup: a cell like '[/x]' "
-                   "raises MarkupError (exit 1) instead of being shown; fix: rich.markup.escape(str(exc))")
 def test_cell_values_that_look_like_markup_are_shown_as_written(logs: dict[str, Path]) -> None:
     logs["agents"].write_text("agent_id,capacity\nA1,2\nA2,[/x]\n")
     result = CliRunner().invoke(app, _args(logs))

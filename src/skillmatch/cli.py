@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from skillmatch.errors import InputError, SkillmatchError
@@ -41,15 +42,20 @@ def _edge(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except InputError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            _print_error(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except (SkillmatchError, OSError) as exc:
             if os.environ.get("SKILLMATCH_DEBUG"):
                 raise
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            _print_error(exc)
             raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_error(exc: BaseException) -> None:
+    """One line on stderr; the message is shown as written (cell values may look like markup)."""
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, emoji=False)
 
 
 def _print_pairs(title: str, pairs: list[tuple[str, str]]) -> None:

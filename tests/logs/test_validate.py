@@ -253,6 +253,24 @@ def test_typed_parquet_gives_the_same_frame_as_text(tables: LogTables, write_log
     pd.testing.assert_frame_equal(again, logs.interactions)
 
 
+def test_typed_parquet_roster_gives_the_same_frame_as_text(tables: LogTables, tmp_path: Path) -> None:
+    import datetime as dt
+
+    typed = pd.DataFrame({
+        "agent_id": pd.Categorical(["A1", "A2", "A3"]),
+        "languages": [["en", "ES"], ["es"], None],
+        "skills": ["billing:4;returns:2", "technical:5", None],
+        "certifications": [["fraud"], [], None],
+        "growth_topics": [["technical"], None, ["billing"]],
+        "team": ["north", "south", None],
+        "hire_date": [dt.date(2024, 3, 1), dt.date(2025, 1, 15), None],
+        "capacity": pd.array([2, None, 1], dtype="Int64"),
+    })
+    typed.to_parquet(tmp_path / "agents.parquet", index=False)
+    again = validate_agents(pd.read_parquet(tmp_path / "agents.parquet"), "agents.parquet")
+    pd.testing.assert_frame_equal(again, validate_agents(tables.agents))
+
+
 def test_timestamps_are_utc_and_naive_ones_are_read_as_utc(tables: LogTables) -> None:
     tables.set("interactions", 1, "created_at", "2026-11-23T09:00:00")
     tables.set("interactions", 1, "assigned_at", "2026-11-23T11:02:00+02:00")

@@ -1,4 +1,4 @@
-"""Read one log file (CSV, .csv.gz or Parquet, chosen by extension) as raw cells; a file that cannot be read raises one InputError.
+"""Read one log file (CSV, .csv.gz or Parquet, by extension) as raw cells; a bad file raises one InputError.
 
 CSV cells come back as text (`str` dtype; empty cells missing; "NA", "null" kept as text) so that
 the validator alone decides types. Parquet columns keep their stored types. Extra columns are kept.
@@ -183,7 +183,8 @@ def _not_utf8(path: Path) -> InputError:
     where = "decompressed byte" if path.name.lower().endswith(".gz") else "byte"
     return InputError(
         f"not UTF-8 at {where} {start} (line {line + 1}); the file may be Latin-1 or Windows-1252",
-        file=path, rows=[line] if line > 0 else None, column=_column_at(raw, line_start, start) if line else None,
+        file=path, rows=[line] if line > 0 else None,
+        column=_column_at(raw, line_start, start) if line > 0 else None,
         expected="UTF-8 text (save the file as UTF-8)", got=raw[start:end])
 
 

@@ -1,4 +1,4 @@
-"""What validated logs hold, in figures a user checks before training: volumes, period, mix, outcomes, gaps."""
+"""What validated logs hold, in the figures a user checks before training: volume, period, mix, outcomes."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -120,6 +120,10 @@ def _counts(counts: dict[str, int], top: int = TOP_SHOWN) -> str:
     if not counts:
         return "none given"
     total = sum(counts.values())
-    shown = ", ".join(f"{k} {v:,} ({v / total:.0%})" for k, v in list(counts.items())[:top])
+    shown = ", ".join(f"{k} {v:,} ({_percent(v / total)})" for k, v in list(counts.items())[:top])
     more = len(counts) - top
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _percent(share: float) -> str:
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"

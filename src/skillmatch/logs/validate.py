@@ -1,4 +1,4 @@
-"""Check log tables against the contract (schema.py) and return them typed; the first broken rule raises one InputError.
+"""Check log tables against the contract (schema.py) and return them typed; the first broken rule raises.
 
 Order of checks, so the same file always gives the same error: structure (columns present, no
 duplicate names, some rows), then each column in schema order (empty required cells, unreadable
@@ -28,7 +28,7 @@ from skillmatch.logs.schema import (
 )
 
 CASE_FOLDED = ("topic", "language")
-"""Interactions columns lower-cased because they are matched with the roster's lower-cased lists and skills."""
+"""Interactions columns lower-cased: they are matched with the roster's lower-cased lists and skills."""
 
 KIND_WORDS = {"str": "text", "timestamp": "timestamp", "date": "date", "int": "whole number",
               "float": "number", "bool": "true/false value", "list": "list", "levels": "list of skill levels"}
@@ -160,8 +160,8 @@ def _typed_column(column: Column, raw: pd.Series, file: FileLike) -> pd.Series:
         values = values.str.lower()
         unknown = (values.notna() & ~values.isin(column.choices)).to_numpy(dtype=bool)
         if unknown.any():
-            _fail(f"unknown {column.name}", unknown, file=file, column=column.name, expected=column.expected(),
-                  got=raw)
+            _fail(f"unknown {column.name}", unknown, file=file, column=column.name,
+                  expected=column.expected(), got=raw)
     return _finish(column, Parsed(values, parsed.missing, parsed.bad))
 
 
@@ -183,7 +183,7 @@ def _check_unique(values: pd.Series, column: Column, file: FileLike) -> None:
 
 
 def _finish(column: Column, parsed: Parsed) -> pd.Series:
-    """Defaults filled and the final dtype: int64 when never missing, else Int64; bool / boolean; tuples; dicts."""
+    """Defaults filled, final dtype: int64 if never missing else Int64; bool or boolean; tuples; dicts."""
     values, default = parsed.values, column.default
     if column.kind == "int":
         if default is not None:

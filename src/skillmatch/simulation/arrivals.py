@@ -56,7 +56,7 @@ class TicketTable:
 
 def working(world: World, day: int) -> np.ndarray:
     """Which agents work on a given day index (two fixed weekdays off a week)."""
-    weekday = (world.config.start_ts.dayofweek + day) % 7
+    weekday = (world.config.start_ts.day_of_week + day) % 7
     return ~(world.agents.days_off == weekday).any(axis=1)
 
 

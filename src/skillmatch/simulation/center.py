@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 from scipy.special import expit
 
-from skillmatch.simulation.arrivals import DAY_S, TicketTable, working
+from skillmatch.simulation.arrivals import DAY_S, TicketTable, generate_tickets, working
 from skillmatch.simulation.world import (
     CHANNEL_SLA_S, CSAT_RESPONSE_P, FORGET_TAU_DAYS, QA_SAMPLE_P, SHIFTS_H, World, handle_time_s, p_resolve,
 )
@@ -102,6 +102,20 @@ class ContactCenter:
         self._scheduled_until = 0.0
         self._pending: dict[int, Outcome] = {}
         self._claimed_s: dict[int, float] = {}
+
+    @property
+    def horizon_days(self) -> int:
+        """Days for which tickets have been drawn."""
+        return int(np.ceil(self.tickets.created_s[-1] / DAY_S)) if len(self.tickets) else 0
+
+    def extend(self, days: int) -> None:
+        """Draw tickets for `days` more days; the tickets drawn so far stay as they are."""
+        longer = generate_tickets(self.world, self.horizon_days + days)
+        n = len(self.tickets)
+        if not np.array_equal(longer.created_s[:n], self.tickets.created_s):
+            raise RuntimeError("extending the horizon changed earlier tickets")
+        self.tickets = longer
+        self.assigned_s = np.r_[self.assigned_s, np.full(len(longer) - n, np.nan)]
 
     # ------------------------------------------------------------------ scheduling
     def _push(self, t: float, kind: int, a: int = -1, b: int = -1) -> None:

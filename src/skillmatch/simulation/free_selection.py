@@ -40,6 +40,9 @@ class FreeSelection:
             self._center = center
             self._next_look = np.zeros(center.world.n_agents)
             self._handed_back_by = np.full(len(center.tickets), -1)
+        elif len(self._handed_back_by) < len(center.tickets):  # the center's horizon was extended
+            grown = len(center.tickets) - len(self._handed_back_by)
+            self._handed_back_by = np.r_[self._handed_back_by, np.full(grown, -1)]
 
     def observe(self, outcomes: Sequence[Outcome]) -> None:
         """Agents under free selection do not change their habits."""

@@ -44,9 +44,10 @@ class SimulatedHistory:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         try:
-            self.interactions.to_csv(tmp / FILES["interactions"], index=False)
+            reproducible_gzip = {"method": "gzip", "mtime": 0}
+            self.interactions.to_csv(tmp / FILES["interactions"], index=False, compression=reproducible_gzip)
             self.agents.to_csv(tmp / FILES["agents"], index=False)
-            self.events.to_csv(tmp / FILES["events"], index=False)
+            self.events.to_csv(tmp / FILES["events"], index=False, compression=reproducible_gzip)
             self.truth.save(tmp / FILES["truth"])
             if out_dir.exists():
                 for name in FILES.values():

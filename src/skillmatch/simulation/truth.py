@@ -65,8 +65,8 @@ class GroundTruth:
             "agents": {c: self.agents[c].tolist() for c in self.agents.columns},
             "skill": np.round(self.skill, 5).tolist(),
         }
-        with gzip.open(path, "wt", encoding="utf-8") as f:
-            json.dump(doc, f)
+        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+            f.write(json.dumps(doc).encode("utf-8"))
 
     @classmethod
     def load(cls, path: Path) -> GroundTruth:
