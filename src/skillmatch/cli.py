@@ -100,6 +100,46 @@ def validate(
     _print_pairs("logs are valid", summarize(logs).lines())
 
 
+@app.command(epilog="Example: skillmatch train --interactions data/sample/interactions.csv.gz "
+             "--agents data/sample/agents.csv --out models/sample --config training/simulated.toml "
+             "--truth data/sample/truth.json.gz")
+@_edge
+def train(
+    interactions: Annotated[Path, typer.Option(help="Interactions log (CSV, .csv.gz or Parquet).")],
+    agents: Annotated[Path, typer.Option(help="Agents roster.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Model folder to create, e.g. models/2026-11-23.")],
+    config: Annotated[Path | None, typer.Option(help="Training config (TOML); defaults documented in "
+                                                     "training/default.toml.")] = None,
+    truth: Annotated[Path | None, typer.Option(help="Ground truth of a simulated history (truth.json.gz): "
+                                                    "adds difficulty and agent-ranking checks.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing model folder.")] = False,
+) -> None:
+    """Fit the difficulty and agent-fit models, evaluate them on a later time slice, write the model folder."""
+    from skillmatch.config import load_train_config
+    from skillmatch.logs import load_logs
+    from skillmatch.models.publish import train_to_folder
+
+    train_config = load_train_config(config)
+    logs = load_logs(interactions, agents)
+    ground_truth = _load_truth(truth) if truth is not None else None
+    folder, _, metadata = train_to_folder(logs, train_config, out_dir, truth=ground_truth, progress=_say,
+                                          overwrite=overwrite)
+    _print_pairs(f"model {metadata['version']} written to {folder}",
+                 [(k, f"{v:.3f}") for k, v in metadata["metrics"]["summary"].items()])
+    out.print(f"model card: {folder / 'MODEL_CARD.md'}")
+
+
+def _load_truth(path: Path):  # noqa: ANN202 - GroundTruth lives in the simulation package
+    from skillmatch.simulation import GroundTruth
+
+    return GroundTruth.load(path)
+
+
+def _say(message: str) -> None:
+    """Progress of a long command, on stderr."""
+    err.print(f"[dim]{escape(message)}...[/]", highlight=False)
+
+
 @app.command(epilog="Example: skillmatch demo --out runs/demo")
 @_edge
 def demo(
@@ -118,6 +158,50 @@ def demo(
     logs = load_logs(paths["interactions"], paths["agents"], paths["events"])
     _print_pairs("simulated history (free selection)", summarize(logs).lines())
     out.print(f"logs and ground truth written to {out_dir / 'data'}")
+
+
+models_app = typer.Typer(name="models", help="List the model folders and promote one to `latest` (what serving loads).",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+ModelsDir = Annotated[Path, typer.Option("--dir", help="Folder holding the model folders and the `latest` link.")]
+
+
+@models_app.command("list", epilog="Example: skillmatch models list --dir models")
+@_edge
+def models_list(models_dir: ModelsDir = Path("models")) -> None:
+    """Show the model folders, oldest first, with their headline metrics and which one is `latest`."""
+    from datetime import timezone
+
+    from skillmatch.models.folder import list_models
+
+    infos = list_models(models_dir)
+    if not infos:
+        out.print(f"no model folders in {escape(str(models_dir))} (train one with `skillmatch train --out "
+                  f"{escape(str(models_dir / 'NAME'))} ...`)", highlight=False)
+        return
+    metric_names = list(dict.fromkeys(name for info in infos for name in info.metrics))
+    table = Table(title=f"models in {escape(str(models_dir))}", title_justify="left")
+    for column in ("name", "version", "created (UTC)", "latest", *metric_names):
+        table.add_column(escape(column), justify="right" if column in metric_names else "left")
+    for info in infos:
+        created = info.created_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        metrics = [f"{info.metrics[m]:.3f}" if m in info.metrics else "" for m in metric_names]
+        table.add_row(escape(info.name), escape(info.version), created, "<- latest" if info.is_latest else "",
+                      *metrics)
+    out.print(table)
+
+
+@models_app.command("promote", epilog="Example: skillmatch models promote 2026-11-23T09-00-00Z-ab12 --dir models")
+@_edge
+def models_promote(
+    name: Annotated[str, typer.Argument(help="Name of the model folder inside --dir to make `latest`.")],
+    models_dir: ModelsDir = Path("models"),
+) -> None:
+    """Point `latest` (what serving and Engine.load("models/latest") load) at a complete model folder, atomically."""
+    from skillmatch.models.folder import LATEST, promote
+
+    target = promote(models_dir, name)
+    out.print(f"{escape(str(models_dir / LATEST))} -> {escape(target.name)}", highlight=False)
 
 
 def _progress_bar(label: str, total: int) -> Callable[[int], None]:

@@ -1,0 +1,80 @@
+"""Point-in-time history: a query sees exactly the outcomes that closed strictly before its time."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skillmatch.features import OutcomeHistory, stats_before
+from skillmatch.features.history import CUSTOMER_WINDOW_S
+
+
+def _history(rng: np.random.Generator, n: int) -> OutcomeHistory:
+    return OutcomeHistory(
+        agent=rng.choice(np.array(["A1", "A2", "A3"], dtype=object), n),
+        topic=rng.choice(np.array(["billing", "returns"], dtype=object), n),
+        customer=rng.choice(np.array(["C1", "C2", None], dtype=object), n),
+        closed_s=rng.integers(0, 20, n).astype(float) * 3600 * 24,  # many ties on purpose
+        resolved=rng.integers(0, 2, n).astype(float),
+        resid_resolve=rng.normal(size=n),
+        resid_log_handle=rng.normal(size=n),
+    )
+
+
+def _oracle(h: OutcomeHistory, agent: str, topic: str, customer: str | None, t: float) -> dict[str, float]:
+    before = h.closed_s < t
+    at = before & (h.agent == agent) & (h.topic == topic)
+    a = before & (h.agent == agent)
+    ac = a & (h.customer == customer) if customer is not None else np.zeros_like(a)
+    recent = (before & (h.closed_s >= t - CUSTOMER_WINDOW_S) & (h.customer == customer)
+              if customer is not None else np.zeros_like(a))
+    last_at = h.closed_s[at].max() if at.any() else np.nan
+    ac_idx = np.flatnonzero(ac)
+    ac_last = h.resolved[ac_idx[np.argmax(h.closed_s[ac_idx])]] if ac.any() else np.nan
+    return {"at_n": at.sum(), "at_resolved": h.resolved[at].sum(), "at_resid_resolve": h.resid_resolve[at].sum(),
+            "at_resid_handle": h.resid_log_handle[at].sum(), "at_last_s": last_at, "a_n": a.sum(),
+            "a_resid_resolve": h.resid_resolve[a].sum(), "ac_n": ac.sum(), "c_recent": recent.sum(),
+            "ac_last_resolved_known": not np.isnan(ac_last)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 60), m=st.integers(1, 15))
+def test_stats_match_a_brute_force_oracle(seed: int, n: int, m: int) -> None:
+    rng = np.random.default_rng(seed)
+    h = _history(rng, n)
+    q_agent = rng.choice(np.array(["A1", "A2", "A9"], dtype=object), m)
+    q_topic = rng.choice(np.array(["billing", "returns", "fraud"], dtype=object), m)
+    q_customer = rng.choice(np.array(["C1", "C2", None], dtype=object), m)
+    q_time = rng.integers(0, 22, m).astype(float) * 3600 * 24
+    stats = stats_before(h, q_agent, q_topic, q_customer, q_time)
+    for i in range(m):
+        expected = _oracle(h, q_agent[i], q_topic[i], q_customer[i], q_time[i])
+        assert stats.at_n[i] == expected["at_n"]
+        assert stats.at_resolved[i] == pytest.approx(expected["at_resolved"])
+        assert stats.at_resid_resolve[i] == pytest.approx(expected["at_resid_resolve"], abs=1e-9)
+        assert stats.at_resid_handle[i] == pytest.approx(expected["at_resid_handle"], abs=1e-9)
+        assert stats.a_n[i] == expected["a_n"]
+        assert stats.a_resid_resolve[i] == pytest.approx(expected["a_resid_resolve"], abs=1e-9)
+        assert stats.ac_n[i] == expected["ac_n"]
+        assert stats.c_recent[i] == expected["c_recent"]
+        assert np.isnan(stats.at_last_s[i]) == np.isnan(expected["at_last_s"])
+        if not np.isnan(expected["at_last_s"]):
+            assert stats.at_last_s[i] == expected["at_last_s"]
+        assert (not np.isnan(stats.ac_last_resolved[i])) == expected["ac_last_resolved_known"]
+
+
+def test_an_outcome_closing_at_the_query_time_is_not_yet_known() -> None:
+    h = OutcomeHistory(np.array(["A1"], dtype=object), np.array(["billing"], dtype=object),
+                       np.array(["C1"], dtype=object), np.array([100.0]), np.array([1.0]), np.array([0.5]),
+                       np.array([0.1]))
+    q = lambda t: stats_before(h, np.array(["A1"], dtype=object), np.array(["billing"], dtype=object),  # noqa: E731
+                               np.array(["C1"], dtype=object), np.array([t]))
+    assert q(100.0).at_n[0] == 0 and q(100.0).ac_n[0] == 0
+    assert q(100.001).at_n[0] == 1 and q(100.001).ac_last_resolved[0] == 1.0
+
+
+def test_empty_history_gives_zero_counts() -> None:
+    stats = stats_before(OutcomeHistory.empty(), np.array(["A1"], dtype=object), np.array(["x"], dtype=object),
+                         np.array([None], dtype=object), np.array([5.0]))
+    assert stats.at_n[0] == 0 and stats.a_n[0] == 0 and np.isnan(stats.at_last_s[0])
