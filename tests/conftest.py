@@ -1,9 +1,16 @@
 """Shared fixtures: simulated histories are built once per session and reused read-only."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from skillmatch.config import load_train_config
+from skillmatch.logs import load_logs
+from skillmatch.models.publish import train_to_folder
 from skillmatch.simulation import SimulatedHistory, SimulationConfig, simulate_history
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +23,20 @@ def week_history() -> SimulatedHistory:
 def week_history_files(week_history: SimulatedHistory, tmp_path_factory: pytest.TempPathFactory):
     """The week history written to disk as contract logs."""
     return week_history.write(tmp_path_factory.mktemp("week") / "logs")
+
+
+@pytest.fixture(scope="session")
+def two_weeks(tmp_path_factory: pytest.TempPathFactory):
+    """14 days x 30 agents under free selection (seed 2): its history and log files."""
+    history = simulate_history(SimulationConfig(days=14, n_agents=30, seed=2))
+    return history, history.write(tmp_path_factory.mktemp("two-weeks") / "logs")
+
+
+@pytest.fixture(scope="session")
+def trained(two_weeks, tmp_path_factory: pytest.TempPathFactory):
+    """(folder, result, metadata) of a model trained with the ground truth, in a models/ directory."""
+    history, paths = two_weeks
+    logs = load_logs(paths["interactions"], paths["agents"])
+    config = load_train_config(ROOT / "training" / "simulated.toml")
+    models_dir = tmp_path_factory.mktemp("models")
+    return train_to_folder(logs, config, models_dir / "v1", truth=history.truth)

@@ -140,24 +140,52 @@ def _say(message: str) -> None:
     err.print(f"[dim]{escape(message)}...[/]", highlight=False)
 
 
-@app.command(epilog="Example: skillmatch demo --out runs/demo")
+@app.command(epilog="Example: skillmatch demo --out runs/demo --days 30 --agents 60 --seed 0")
 @_edge
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's data and report.")] = Path("runs/demo"),
-    days: Annotated[int, typer.Option(min=2, help="Days of simulated history.")] = 30,
-    agents: Annotated[int, typer.Option(min=2, help="Agents on the simulated roster.")] = 60,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's data and models.")] = Path("runs/demo"),
+    days: Annotated[int, typer.Option(min=5, help="Days of simulated history.")] = 30,
+    agents: Annotated[int, typer.Option(min=5, help="Agents on the simulated roster.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Simulate a contact center, validate its logs and summarise them (no arguments needed)."""
+    """Simulate a center that cherry-picks, validate its logs, train and evaluate models (no arguments needed)."""
+    from skillmatch.config import TrainConfig
     from skillmatch.logs import load_logs, summarize
+    from skillmatch.models.folder import promote
+    from skillmatch.models.publish import train_to_folder
     from skillmatch.simulation import SimulationConfig, simulate_history
+    from skillmatch.simulation.history import EXTRA_COLUMNS
 
     config = SimulationConfig(days=days, n_agents=agents, seed=seed)
     history = simulate_history(config, progress=_progress_bar("simulating", days))
     paths = history.write(out_dir / "data")
     logs = load_logs(paths["interactions"], paths["agents"], paths["events"])
-    _print_pairs("simulated history (free selection)", summarize(logs).lines())
-    out.print(f"logs and ground truth written to {out_dir / 'data'}")
+    _print_pairs("1. simulated history under free selection", summarize(logs).lines())
+
+    train_config = TrainConfig.model_validate({"features": {"extra_numeric": list(EXTRA_COLUMNS)}})
+    models_dir = out_dir / "models"
+    version_dir = models_dir / f"seed-{seed}-{days}d-{agents}a"
+    folder, result, metadata = train_to_folder(logs, train_config, version_dir, truth=history.truth,
+                                               progress=_say, overwrite=True)
+    promote(models_dir, folder.name)
+    _print_pairs("2. models, evaluated on the last 20% of the history", _demo_metrics(result.metrics))
+    out.print(f"logs and ground truth: {out_dir / 'data'}\nmodel folder (promoted as latest): {folder}\n"
+              f"model card: {folder / 'MODEL_CARD.md'}")
+
+
+def _demo_metrics(metrics: dict) -> list[tuple[str, str]]:
+    res, truth = metrics["resolution"], metrics.get("truth", {})
+    pairs = [("resolution AUC", f"{res['model']['auc']:.3f} (topic-only baseline "
+                                f"{res['baselines']['topic_only']['auc']:.3f}, agent-only "
+                                f"{res['baselines']['agent_only']['auc']:.3f})"),
+             ("calibration error", f"{res['model']['calibration_error']:.3f}"),
+             ("handle time MAE", f"{metrics['handle_time']['model']['mae_s']:.0f} s (topic x channel median "
+                                 f"{metrics['handle_time']['baselines']['topic_channel_median']['mae_s']:.0f} s)")]
+    if truth:
+        pairs += [("difficulty vs truth", f"Spearman {truth['difficulty_spearman']:.3f} (naive model "
+                                          f"{truth['naive_difficulty_spearman']:.3f})"),
+                  ("agent ranking vs truth", f"mean per-ticket Spearman {truth['agent_ranking_spearman']:.3f}")]
+    return pairs
 
 
 models_app = typer.Typer(name="models", help="List the model folders and promote one to `latest` (what serving loads).",

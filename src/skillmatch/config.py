@@ -1,13 +1,14 @@
-"""The training config: typed, frozen, read from TOML once at the edge; one ConfigError for the first problem.
+"""The training and policy configs: typed, frozen, read from TOML once at the edge; one ConfigError for the first problem.
 
-`training/default.toml` documents every field with its default (a test keeps it equal to `TrainConfig()`).
+`training/default.toml` and `training/policy.toml` document every field with its default (tests keep them
+equal to `TrainConfig()` and `PolicyConfig()`).
 """
 from __future__ import annotations
 
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -105,43 +106,130 @@ class TrainConfig(BaseModel):
     max_reference_agents: int = Field(40, ge=1)
 
 
+class Weights(BaseModel):
+    """How much each part of the objective counts; a request may override them."""
+
+    model_config = _STRICT
+
+    match: float = Field(1.0, ge=0.0)
+    fairness: float = Field(0.5, ge=0.0)
+    growth: float = Field(0.3, ge=0.0)
+
+
+class MatchValue(BaseModel):
+    """The business value of a predicted outcome: resolution and satisfaction, handle time only beside them."""
+
+    model_config = _STRICT
+
+    resolve: float = Field(1.0, ge=0.0)
+    csat: float = Field(0.25, ge=0.0)
+    handle_time: float = Field(0.15, ge=0.0)
+
+    @model_validator(mode="after")
+    def _not_speed_alone(self) -> MatchValue:
+        if self.resolve + self.csat <= 0:
+            raise ValueError("resolve + csat > 0: matching on handle time alone rewards speed over quality")
+        return self
+
+
+class Guardrails(BaseModel):
+    """When a stretch ticket (growth) is allowed at all."""
+
+    model_config = _STRICT
+
+    protected_tiers: list[str] = ["vip"]
+    protected_sentiment_below: float = Field(-0.5, ge=-1.0, le=1.0)
+    protected_priority_at_most: int = Field(1, ge=0, le=4)
+    max_loss: float = Field(0.08, ge=0.0, le=1.0)
+    quota_per_window: int = Field(4, ge=0)
+    infer_growth_below_outcomes: int = Field(0, ge=0)
+
+
+class Urgency(BaseModel):
+    """How priority and waiting against the channel's answer-time target raise a ticket's score."""
+
+    model_config = _STRICT
+
+    priority: float = Field(0.15, ge=0.0)
+    waiting: float = Field(0.3, ge=0.0)
+    breach: float = Field(0.5, ge=0.0)
+
+
+class PolicyConfig(BaseModel):
+    """The routing policy: objective weights, match value, guardrails, SLA targets, restricted topics."""
+
+    model_config = _STRICT
+
+    weights: Weights = Weights()
+    match: MatchValue = MatchValue()
+    guardrails: Guardrails = Guardrails()
+    urgency: Urgency = Urgency()
+    sla_targets_s: dict[str, float] = {"voice": 60.0, "chat": 120.0, "sms": 1800.0, "social": 3600.0,
+                                       "email": 14400.0}
+    default_sla_s: float = Field(3600.0, gt=0.0)
+    restricted_topics: list[str] = []
+    window_hours: float = Field(24.0, gt=0.0)
+    hard_quantile: float = Field(0.75, gt=0.0, lt=1.0)
+
+    @field_validator("sla_targets_s")
+    @classmethod
+    def _positive_targets(cls, targets: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in targets.items() if not v > 0]
+        if bad:
+            raise ValueError(f"answer-time targets > 0 seconds (not for {', '.join(bad)})")
+        return targets
+
+
+Config = TypeVar("Config", bound=BaseModel)
+
+
 def load_train_config(path: str | Path | None) -> TrainConfig:
-    """The config in the TOML file at `path` (None: the defaults); ConfigError naming file and field otherwise."""
+    """The training config in the TOML file at `path` (None: the defaults); ConfigError naming file and field."""
+    return _load(TrainConfig, path, "training config", "training/default.toml")
+
+
+def load_policy_config(path: str | Path | None) -> PolicyConfig:
+    """The routing policy in the TOML file at `path` (None: the defaults); ConfigError naming file and field."""
+    return _load(PolicyConfig, path, "policy config", "training/policy.toml")
+
+
+def _load(model: type[Config], path: str | Path | None, what: str, documented_in: str) -> Config:
     if path is None:
-        return TrainConfig()
+        return model()
     path = Path(path)
-    data = _read_toml(path)
+    data = _read_toml(path, what, documented_in)
     try:
-        return TrainConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise _first_problem(exc, path, data) from None
+        raise _first_problem(exc, path, data, model, what) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, what: str, documented_in: str) -> dict[str, Any]:
     """The parsed TOML document, or ConfigError for a missing, unreadable or malformed file."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError("training config not found", file=path, expected="an existing TOML file "
-                          "(training/default.toml documents every field)") from None
+        raise ConfigError(f"{what} not found", file=path, expected="an existing TOML file "
+                          f"({documented_in} documents every field)") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read the training config ({exc.strerror or exc})", file=path,
+        raise ConfigError(f"cannot read the {what} ({exc.strerror or exc})", file=path,
                           expected="a readable TOML file") from None
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"the training config is not UTF-8 text (byte {exc.start})", file=path,
+        raise ConfigError(f"the {what} is not UTF-8 text (byte {exc.start})", file=path,
                           expected="a UTF-8 TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         where = re.search(r"\(at line (\d+), column (\d+)\)", message)
         reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
         at = f"line {where.group(1)}, column {where.group(2)}" if where else "end of document"
-        raise ConfigError(f"the training config is not valid TOML at {at}: {reason}", file=path,
+        raise ConfigError(f"the {what} is not valid TOML at {at}: {reason}", file=path,
                           expected="TOML syntax, e.g. `[lightgbm]` then `num_leaves = 31`") from None
 
 
-def _first_problem(exc: ValidationError, path: Path, data: dict[str, Any]) -> ConfigError:
+def _first_problem(exc: ValidationError, path: Path, data: dict[str, Any], model: type[BaseModel],
+                   what: str) -> ConfigError:
     """One ConfigError for the problem that comes first in the file, saying how many more there are."""
     errors = exc.errors(include_url=False)
     first = min(errors, key=lambda error: _position(data, error["loc"]))
@@ -150,13 +238,13 @@ def _first_problem(exc: ValidationError, path: Path, data: dict[str, Any]) -> Co
     suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     kind = first["type"]
     if kind == "extra_forbidden":
-        return ConfigError(f"unknown key in the training config{suffix}", file=path, column=field,
-                           expected=f"one of {_allowed_keys(first['loc'])}")
+        return ConfigError(f"unknown key in the {what}{suffix}", file=path, column=field,
+                           expected=f"one of {_allowed_keys(model, first['loc'])}")
     if kind == "model_type":
         expected = f"a table [{field}]"
     else:
         expected = first["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
-    return ConfigError(f"invalid value in the training config{suffix}", file=path, column=field,
+    return ConfigError(f"invalid value in the {what}{suffix}", file=path, column=field,
                        expected=expected, got=_shown(first["input"]))
 
 
@@ -175,9 +263,8 @@ def _position(data: Any, loc: tuple[int | str, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _allowed_keys(loc: tuple[int | str, ...]) -> str:
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     """The keys the table holding `loc` accepts (for an unknown-key message)."""
-    model: type[BaseModel] = TrainConfig
     for part in loc[:-1]:
         annotation = model.model_fields[str(part)].annotation
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):

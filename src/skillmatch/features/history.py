@@ -71,54 +71,73 @@ def _keys(*parts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _before(ev_keys: np.ndarray, ev_time: np.ndarray, ev_values: np.ndarray,
-            q_keys: np.ndarray, q_time: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per query: count, column sums and index of the last event with the same key and time < query time.
+class _Grouped:
+    """Events of one grouping (e.g. agent x topic) sorted by (key, time) with running sums, for fast queries.
 
-    Events and queries share one integer code per key; events sorted by (code, time) make every
-    query two binary searches: where its key's block starts and where its time falls.
+    Every query is two binary searches: where its key's block starts and where its time falls.
     """
-    n_ev = len(ev_keys)
-    codes, _ = pd.factorize(np.concatenate([ev_keys, q_keys]))
-    ev_code, q_code = codes[:n_ev].astype(np.float64), codes[n_ev:].astype(np.float64)
-    t0 = min(ev_time.min(), q_time.min()) - 1.0
-    span = max(ev_time.max(), q_time.max()) - t0 + 2.0
-    order = np.lexsort((ev_time, ev_code))
-    sorted_key = ev_code[order] * span + (ev_time[order] - t0)
-    csum = np.vstack([np.zeros((1, ev_values.shape[1])), np.cumsum(ev_values[order], axis=0)])
-    start = np.searchsorted(sorted_key, q_code * span, side="left")
-    pos = np.searchsorted(sorted_key, q_code * span + (q_time - t0), side="left")
-    count = (pos - start).astype(float)
-    last = np.where(count > 0, order[np.maximum(pos - 1, 0)], -1)
-    return count, csum[pos] - csum[start], last
+
+    def __init__(self, keys: np.ndarray, times: np.ndarray, values: np.ndarray) -> None:
+        self.index = pd.Index(pd.unique(keys))
+        code = self.index.get_indexer(keys).astype(np.float64)
+        self.t0 = float(times.min()) - 1.0 if len(times) else 0.0
+        self.span = (float(times.max()) - self.t0 + 2.0) if len(times) else 2.0
+        self.order = np.lexsort((times, code))
+        self.sorted_key = code[self.order] * self.span + (times[self.order] - self.t0)
+        self.csum = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[self.order], axis=0)])
+
+    def query(self, keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per query: count, column sums and index of the last event with the same key and time < query time."""
+        code = self.index.get_indexer(keys)
+        known = code >= 0
+        base = np.where(known, code, 0).astype(np.float64) * self.span
+        offset = np.clip(times - self.t0, 0.0, self.span - 1.0)
+        start = np.searchsorted(self.sorted_key, base, side="left")
+        pos = np.searchsorted(self.sorted_key, base + offset, side="left")
+        count = np.where(known, pos - start, 0).astype(float)
+        sums = np.where(known[:, None], self.csum[pos] - self.csum[start], 0.0)
+        last = np.where(count > 0, self.order[np.maximum(pos - 1, 0)], -1)
+        return count, sums, last
+
+
+class HistoryIndex:
+    """A history prepared once for many queries (the live history of a serving engine)."""
+
+    def __init__(self, history: OutcomeHistory) -> None:
+        self.history = history
+        self._values = np.column_stack([history.resolved, history.resid_resolve, history.resid_log_handle])
+        customer = np.where(pd.notna(history.customer), history.customer, "")
+        self._agent_topic = _Grouped(_keys(history.agent, history.topic), history.closed_s, self._values)
+        self._agent = _Grouped(_keys(history.agent), history.closed_s, self._values)
+        self._agent_customer = _Grouped(_keys(history.agent, customer), history.closed_s, self._values[:, :1])
+        self._customer = _Grouped(_keys(customer), history.closed_s, self._values[:, :1])
+
+    def stats(self, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray, time_s: np.ndarray) -> PairStats:
+        """History sums of each (agent, topic, customer) query from outcomes closed strictly before `time_s`."""
+        h = self.history
+        time_s = np.asarray(time_s, dtype=float)
+        if len(h) == 0:
+            zero, never = np.zeros(len(time_s)), np.full(len(time_s), np.nan)
+            return PairStats(zero, zero, zero, zero, never, zero, zero, zero, zero, zero, never, zero)
+        n, sums, last = self._agent_topic.query(_keys(agent, topic), time_s)
+        a_n, a_sums, _ = self._agent.query(_keys(agent), time_s)
+        has_customer = pd.notna(customer)
+        cust = _keys(np.where(has_customer, customer, ""))
+        ac_n, _, ac_last = self._agent_customer.query(_keys(agent, np.where(has_customer, customer, "")), time_s)
+        c_now, _, _ = self._customer.query(cust, time_s)
+        c_then, _, _ = self._customer.query(cust, time_s - CUSTOMER_WINDOW_S)
+        ac_n[~has_customer] = 0
+        ac_last[~has_customer] = -1
+        return PairStats(
+            at_n=n, at_resolved=sums[:, 0], at_resid_resolve=sums[:, 1], at_resid_handle=sums[:, 2],
+            at_last_s=np.where(last >= 0, h.closed_s[np.maximum(last, 0)], np.nan),
+            a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1], a_resid_handle=a_sums[:, 2],
+            ac_n=ac_n, ac_last_resolved=np.where(ac_last >= 0, h.resolved[np.maximum(ac_last, 0)], np.nan),
+            c_recent=np.where(has_customer, c_now - c_then, 0.0),
+        )
 
 
 def stats_before(history: OutcomeHistory, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray,
                  time_s: np.ndarray) -> PairStats:
     """History sums of each (agent, topic, customer) query from outcomes closed strictly before `time_s`."""
-    time_s = np.asarray(time_s, dtype=float)
-    if len(history) == 0:
-        zero, never = np.zeros(len(time_s)), np.full(len(time_s), np.nan)
-        return PairStats(zero, zero, zero, zero, never, zero, zero, zero, zero, zero, never, zero)
-    values = np.column_stack([history.resolved, history.resid_resolve, history.resid_log_handle])
-    n, sums, last = _before(_keys(history.agent, history.topic), history.closed_s, values,
-                            _keys(agent, topic), time_s)
-    a_n, a_sums, _ = _before(_keys(history.agent), history.closed_s, values, _keys(agent), time_s)
-    has_customer = pd.notna(customer)
-    cust = np.where(has_customer, customer, "")
-    hist_cust = np.where(pd.notna(history.customer), history.customer, "")
-    ac_n, _, ac_last = _before(_keys(history.agent, hist_cust), history.closed_s, values[:, :1],
-                               _keys(agent, cust), time_s)
-    c_now, _, _ = _before(_keys(hist_cust), history.closed_s, values[:, :1], _keys(cust), time_s)
-    c_then, _, _ = _before(_keys(hist_cust), history.closed_s, values[:, :1], _keys(cust),
-                           time_s - CUSTOMER_WINDOW_S)
-    no_customer = ~has_customer
-    ac_n[no_customer] = 0
-    ac_last[no_customer] = -1
-    return PairStats(
-        at_n=n, at_resolved=sums[:, 0], at_resid_resolve=sums[:, 1], at_resid_handle=sums[:, 2],
-        at_last_s=np.where(last >= 0, history.closed_s[np.maximum(last, 0)], np.nan),
-        a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1], a_resid_handle=a_sums[:, 2],
-        ac_n=ac_n, ac_last_resolved=np.where(ac_last >= 0, history.resolved[np.maximum(ac_last, 0)], np.nan),
-        c_recent=np.where(no_customer, 0.0, c_now - c_then),
-    )
+    return HistoryIndex(history).stats(agent, topic, customer, time_s)

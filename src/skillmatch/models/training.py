@@ -169,8 +169,9 @@ def train_models(logs: Logs, config: TrainConfig, truth: Any | None = None,
     agent_fit = AgentFitModel(config.lightgbm, fit_csat=config.targets.csat,
                               fit_handle_time=config.targets.handle_time)
     agent_fit.fit(X[p.fit], resolved[p.fit], handle[p.fit], csat[p.fit], X[p.cal], resolved[p.cal])
+    train_difficulty = 1.0 - reference["p_resolve_ref"].to_numpy()[p.train]
     model = SkillmatchModel(builder=builder, difficulty=difficulty, agent_fit=agent_fit, roster=roster,
-                            history=history)
+                            history=history, difficulty_quantiles=np.quantile(train_difficulty, np.linspace(0, 1, 21)))
 
     say("evaluation on the later time slice")
     metrics = _evaluate(p, X, agent_fit, rows, resolved, handle, csat)

@@ -1,0 +1,476 @@
+"""The routing engine: models + scoring + solver + ledger behind the contract's Python entry point.
+
+    engine = Engine.load("models/latest")
+    result = engine.assign(tickets, agents, now=..., commit=True)   # same shapes as the HTTP API
+    engine.record_outcomes(rows)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from skillmatch.config import PolicyConfig, load_policy_config
+from skillmatch.config import Weights as PolicyWeights
+from skillmatch.errors import InputError, SkillmatchError
+from skillmatch.features import AgentProfile, OutcomeHistory, Roster, posix_seconds
+from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow
+from skillmatch.logs import validate_interactions
+from skillmatch.models.bundle import SkillmatchModel
+from skillmatch.models.folder import read_model_folder, resolve
+from skillmatch.records import Agent, Ticket, Weights, utc
+from skillmatch.scoring import (
+    UNASSIGNED_WORDS, RoundInputs, ScoreMatrix, assignment_reasons, eligibility, score_round, why_nobody,
+)
+from skillmatch.scoring.components import carried_mean, protected
+from skillmatch.solver import NO_ELIGIBLE_AGENT, NO_ELIGIBLE_TICKET, claim_next, solve_round
+
+
+class ConflictError(SkillmatchError):
+    """A request_id that was already used for a different request."""
+
+
+@dataclass(frozen=True)
+class _Round:
+    """A round's parsed input, aligned arrays and scores."""
+
+    tickets: list[Ticket]
+    agents: list[AgentProfile]
+    free_slots: np.ndarray
+    frame: pd.DataFrame
+    eligible: np.ndarray
+    predicted: dict[str, np.ndarray]
+    inputs: RoundInputs
+    scores: ScoreMatrix
+
+
+class Engine:
+    """Assigns tickets to agents for one model version, one policy and one ledger."""
+
+    def __init__(self, model: SkillmatchModel, metadata: dict[str, Any], ledger: Ledger, policy: PolicyConfig) -> None:
+        self.model = model
+        self.metadata = metadata
+        self.ledger = ledger
+        self.policy = policy
+        self._trained_history = model.history
+        self._sync_history()
+
+    @classmethod
+    def load(cls, model_dir: str | Path, database_url: str | None = None,
+             policy: PolicyConfig | str | Path | None = None) -> Engine:
+        """Load a model folder (or `models/latest`), connect the ledger, read the policy (TOML path or config)."""
+        model, metadata = read_model_folder(resolve(Path(model_dir)))
+        if not isinstance(policy, PolicyConfig):
+            policy = load_policy_config(policy)
+        return cls(model, metadata, Ledger.connect(database_url), policy)
+
+    @property
+    def model_version(self) -> str:
+        return str(self.metadata["version"])
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # ------------------------------------------------------------------ public calls
+    def assign(self, tickets: Sequence[Mapping[str, Any] | Ticket], agents: Sequence[Mapping[str, Any] | Agent],
+               now: datetime | str, weights: Mapping[str, float] | Weights | None = None, commit: bool = True,
+               request_id: str | None = None) -> dict[str, Any]:
+        """One routing round: which agent takes which ticket, and why; the rest with the reason they wait."""
+        now_dt = _as_utc(now)
+        parsed_tickets = [_parse(Ticket, t, "tickets", i) for i, t in enumerate(tickets)]
+        parsed_agents = [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)]
+        parsed_weights = _parse(Weights, weights or {}, "weights", None)
+        _unique([t.ticket_id for t in parsed_tickets], "tickets", "ticket_id")
+        _unique([a.agent_id for a in parsed_agents], "agents", "agent_id")
+        request_hash = _hash({"call": "assign", "tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
+                              "weights": parsed_weights, "commit": commit})
+        stored = self._replay(request_id, request_hash)
+        if stored is not None:
+            return stored
+        rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights)
+        solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
+        agent_of_ticket = self._within_growth_quota(rnd, solution.agent_of_ticket)
+        response = self._response(rnd, agent_of_ticket, solution.unassigned_reason, now_dt)
+        return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit)
+
+    def next(self, agent: Mapping[str, Any] | Agent, queue: Sequence[Mapping[str, Any] | Ticket],
+             others: Sequence[Mapping[str, Any] | Agent] | None = None, now: datetime | str | None = None,
+             commit: bool = True, request_id: str | None = None,
+             weights: Mapping[str, float] | Weights | None = None) -> dict[str, Any]:
+        """Claim next: the one ticket this agent should take now, never one a better-suited free agent in `others` should take.
+
+        See `skillmatch.solver.claim_next` for the precise rule.
+        """
+        now_dt = _as_utc(now if now is not None else datetime.now(timezone.utc))
+        me = _parse(Agent, agent, "agent", None)
+        parsed_others = [_parse(Agent, a, "others", i) for i, a in enumerate(others or [])]
+        parsed_queue = [_parse(Ticket, t, "queue", i) for i, t in enumerate(queue)]
+        parsed_weights = _parse(Weights, weights or {}, "weights", None)
+        _unique([t.ticket_id for t in parsed_queue], "queue", "ticket_id")
+        _unique([a.agent_id for a in [me, *parsed_others]], "others", "agent_id")
+        request_hash = _hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
+                              "now": now_dt, "weights": parsed_weights, "commit": commit})
+        stored = self._replay(request_id, request_hash)
+        if stored is not None:
+            return stored
+        me_free = Agent(**{**me.model_dump(), "free_slots": 1})
+        rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights)
+        choice = claim_next(rnd.scores.total, rnd.eligible, rnd.free_slots[1:])
+        agent_of_ticket = np.full(len(parsed_queue), -1)
+        if choice.ticket is not None:
+            agent_of_ticket[choice.ticket] = 0
+        response = self._response(rnd, agent_of_ticket, None, now_dt, only_agent=0)
+        if choice.ticket is None:
+            response["reason"] = ("no ticket in the queue this agent may take" if choice.reason == NO_ELIGIBLE_TICKET
+                                  else "every ticket it could take is better placed with another free agent")
+        return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit)
+
+    def record_outcomes(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Store what happened (idempotent per ticket) and update the live history the features read."""
+        if not rows:
+            return {"model_version": self.model_version, "inserted": 0, "duplicates": 0}
+        frame = validate_interactions(pd.DataFrame([dict(r) for r in rows]), "outcomes")
+        created = posix_seconds(frame["created_at"])
+        _, reference = self.model.ticket_reference(frame, created)
+        resolved = frame["resolved"].to_numpy(dtype=float)
+        closed = frame["closed_at"].where(frame["closed_at"].notna(),
+                                          frame["created_at"] + pd.to_timedelta(frame["handle_time_s"], unit="s"))
+        out_rows = []
+        for i, row in enumerate(frame.itertuples(index=False)):
+            customer = getattr(row, "customer_id", None)
+            csat = getattr(row, "csat", None)
+            qa = getattr(row, "qa_score", None)
+            out_rows.append(OutcomeRow(
+                ticket_id=row.ticket_id, agent_id=row.agent_id, topic=row.topic,
+                customer_id=None if customer is None or pd.isna(customer) else str(customer),
+                created_at=row.created_at.to_pydatetime(), closed_at=closed.iloc[i].to_pydatetime(),
+                resolved=bool(row.resolved), handle_time_s=float(row.handle_time_s),
+                csat=None if csat is None or pd.isna(csat) else int(csat),
+                qa_score=None if qa is None or pd.isna(qa) else float(qa),
+                resid_resolve=float(resolved[i] - reference["p_resolve_ref"].iloc[i]),
+                resid_log_handle=float(np.log(row.handle_time_s) - reference["log_handle_ref"].iloc[i]),
+                extra={},
+            ))
+        report = self.ledger.record_outcomes(out_rows)
+        inserted = set(report.inserted_ids)
+        self._append_history([o for o in out_rows if o.ticket_id in inserted])
+        return {"model_version": self.model_version, "inserted": report.inserted, "duplicates": report.duplicates}
+
+    def agent_profile(self, agent_id: str, now: datetime | str | None = None) -> dict[str, Any]:
+        """How the engine sees an agent: proficiency per topic with trend, difficulty carried against the fair share, growth."""
+        now_dt = _as_utc(now if now is not None else datetime.now(timezone.utc))
+        history = self.model.history
+        mine = history.agent == agent_id
+        if agent_id not in self.model.roster and not mine.any():
+            raise KeyError(agent_id)
+        profile = self.model.roster.profiles.get(agent_id, AgentProfile(agent_id=agent_id))
+        now_s = now_dt.timestamp()
+        recent_cut = now_s - 14 * 86400
+        topics = []
+        for topic in sorted(set(history.topic[mine]) | set(profile.growth_topics)):
+            rows = mine & (history.topic == topic) & (history.closed_s < now_s)
+            recent, earlier = rows & (history.closed_s >= recent_cut), rows & (history.closed_s < recent_cut)
+            k = self.model.builder.prior_strength
+            skill = float(history.resid_resolve[rows].sum() / (rows.sum() + k))
+            trend = (float(history.resid_resolve[recent].sum() / (recent.sum() + k)
+                           - history.resid_resolve[earlier].sum() / (earlier.sum() + k)))
+            topics.append({"topic": topic, "outcomes": int(rows.sum()),
+                           "resolution_rate": float(history.resolved[rows].mean()) if rows.any() else None,
+                           "proficiency": round(skill, 4), "trend_14d": round(trend, 4),
+                           "growth_topic": topic in profile.growth_topics})
+        window = self._window_start(now_dt)
+        counters = self.ledger.fair_share(window)
+        mine_counter = counters.get(agent_id)
+        center_mean = self._center_mean()
+        hard = self.model.difficulty_at(self.policy.hard_quantile)
+        used = self.ledger.growth_used(window)
+        return {
+            "model_version": self.model_version, "agent_id": agent_id,
+            "languages": list(profile.languages), "capacity": profile.capacity,
+            "topics": topics,
+            "window": {"start": window.isoformat(), "hours": self.policy.window_hours,
+                       "tickets": mine_counter.n_assigned if mine_counter else 0,
+                       "mean_difficulty": (mine_counter.difficulty_sum / mine_counter.n_assigned
+                                           if mine_counter and mine_counter.n_assigned else None),
+                       "fair_share_mean_difficulty": center_mean,
+                       "hard_tickets": mine_counter.hard_n if mine_counter else 0,
+                       "hard_threshold": hard},
+            "growth": {"topics": list(profile.growth_topics),
+                       "stretch_tickets_in_window": {t: n for (a, t), n in used.items() if a == agent_id},
+                       "quota_per_window": self.policy.guardrails.quota_per_window},
+        }
+
+    # ------------------------------------------------------------------ internals
+    def _sync_history(self) -> None:
+        """Training history + every outcome reported since (read from the ledger at load)."""
+        self.model.history = self._trained_history.concat(_as_history(self.ledger.outcome_history()))
+        self._served = _served_pairs(self.model.history)
+
+    def _append_history(self, rows: Sequence[OutcomeRow]) -> None:
+        """Outcomes just recorded join the live history the features read."""
+        if rows:
+            self.model.history = self.model.history.concat(_as_history(rows))
+            self._served |= {(o.agent_id, o.customer_id) for o in rows if o.customer_id is not None}
+
+    def _window_start(self, now: datetime) -> datetime:
+        hours = self.policy.window_hours
+        epoch_h = now.timestamp() / 3600.0
+        return datetime.fromtimestamp(np.floor(epoch_h / hours) * hours * 3600.0, tz=timezone.utc)
+
+    def _center_mean(self) -> float:
+        return float(np.mean(self.model.difficulty_quantiles[1:-1]))
+
+    def _profiles(self, agents: list[Agent]) -> tuple[list[AgentProfile], np.ndarray]:
+        """Merge each sent agent with its roster profile (fields not sent come from the roster)."""
+        profiles, slots = [], []
+        for a in agents:
+            base = self.model.roster.profiles.get(a.agent_id, AgentProfile(agent_id=a.agent_id))
+            profiles.append(AgentProfile(
+                agent_id=a.agent_id,
+                languages=tuple(l.lower() for l in a.languages) if a.languages is not None else base.languages,
+                skills=base.skills,
+                certifications=(tuple(c.lower() for c in a.certifications) if a.certifications is not None
+                                else base.certifications),
+                growth_topics=(tuple(g.lower() for g in a.growth_topics) if a.growth_topics is not None
+                               else base.growth_topics),
+                team=base.team, hire_date=base.hire_date,
+                capacity=a.capacity if a.capacity is not None else base.capacity,
+            ))
+            slots.append(a.free_slots if a.free_slots is not None else (a.capacity or base.capacity))
+        return profiles, np.asarray(slots, dtype=int)
+
+    def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights) -> _Round:
+        profiles, free_slots = self._profiles(agents)
+        n_t, n_a = len(tickets), len(profiles)
+        frame = pd.DataFrame([t.model_dump() for t in tickets]) if tickets else pd.DataFrame(
+            columns=["ticket_id", "created_at", "topic", "language", "priority", "channel", "customer_tier",
+                     "sentiment", "customer_id"])
+        if n_t:
+            frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
+        mask = eligibility([t.language for t in tickets], [t.topic for t in tickets],
+                           [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
+                           restricted)
+        now_s = now.timestamp()
+        predicted = {k: np.full((n_t, n_a), np.nan) for k in ("p_resolve", "handle_time_s", "csat")}
+        difficulty = np.full(n_t, self._center_mean())
+        handle_ref = np.full(n_t, 600.0)
+        pair_t, pair_a = np.nonzero(mask)
+        if n_t:
+            ticket_reference = self.model.ticket_reference(frame, np.full(n_t, now_s))
+            reference = ticket_reference[1]
+            difficulty = 1.0 - reference["p_resolve_ref"].to_numpy()
+            handle_ref = np.exp(reference["log_handle_ref"].to_numpy())
+        if len(pair_t):
+            ids = np.array([p.agent_id for p in profiles], dtype=object)
+            out = self.model.predict_pairs(frame, pair_t, ids[pair_a], np.full(n_t, now_s), roster=Roster(profiles),
+                                           reference=ticket_reference)
+            for key in predicted:
+                predicted[key][pair_t, pair_a] = out[key].to_numpy()
+        window = self._window_start(now)
+        counters = self.ledger.fair_share(window)
+        used = self.ledger.growth_used(window)
+        center_mean = self._center_mean()
+        center_sd = float(np.std(self.model.difficulty_quantiles[1:-1]))
+        carried = carried_mean(np.array([counters[p.agent_id].difficulty_sum if p.agent_id in counters else 0.0
+                                         for p in profiles]),
+                               np.array([counters[p.agent_id].n_assigned if p.agent_id in counters else 0
+                                         for p in profiles], dtype=float), center_mean)
+        quota = self.policy.guardrails.quota_per_window
+        quota_left = np.array([quota - sum(n for (a, _), n in used.items() if a == p.agent_id) for p in profiles])
+        in_growth = np.array([[t.topic in p.growth_topics for p in profiles] for t in tickets], dtype=bool) \
+            if n_t and n_a else np.zeros((n_t, n_a), dtype=bool)
+        priority = np.array([t.priority for t in tickets], dtype=float)
+        sentiment = np.array([np.nan if t.sentiment is None else t.sentiment for t in tickets], dtype=float)
+        sla = np.array([self.policy.sla_targets_s.get((t.channel or "").lower(), self.policy.default_sla_s)
+                        for t in tickets], dtype=float)
+        waited = np.array([now_s - t.created_at.timestamp() for t in tickets], dtype=float)
+        inputs = RoundInputs(
+            p_resolve=predicted["p_resolve"], handle_time_s=predicted["handle_time_s"], csat=predicted["csat"],
+            difficulty=difficulty, handle_ref_s=handle_ref, priority=priority, waited_s=waited, sla_s=sla,
+            protected=protected(np.array([t.customer_tier for t in tickets], dtype=object), sentiment, priority,
+                                self.policy.guardrails),
+            in_growth_topic=in_growth, eligible=mask, carried=carried, quota_left=quota_left,
+            center_mean=center_mean, center_sd=center_sd)
+        policy_weights = PolicyWeights(**{k: v if v is not None else getattr(self.policy.weights, k)
+                                          for k, v in weights.model_dump().items()})
+        scores = score_round(inputs, self.policy, policy_weights)
+        return _Round(tickets, profiles, free_slots, frame, mask, predicted, inputs, scores)
+
+    def _within_growth_quota(self, rnd: _Round, agent_of_ticket: np.ndarray) -> np.ndarray:
+        """Re-solve once without growth for agents the round gave more stretch tickets than their quota left."""
+        over = []
+        for a in range(len(rnd.agents)):
+            mine = np.flatnonzero(agent_of_ticket == a)
+            if rnd.scores.stretch[mine, a].sum() > max(rnd.inputs.quota_left[a], 0):
+                over.append(a)
+        if not over:
+            return agent_of_ticket
+        total = rnd.scores.total.copy()
+        total[:, over] -= rnd.scores.growth[:, over]
+        stretch = rnd.scores.stretch.copy()
+        stretch[:, over] = False
+        object.__setattr__(rnd, "scores", ScoreMatrix(total, rnd.scores.match, rnd.scores.fairness,
+                                                      np.where(stretch, rnd.scores.growth, 0.0), rnd.scores.urgency,
+                                                      stretch))
+        return solve_round(total, rnd.eligible, rnd.free_slots, place_all=True).agent_of_ticket
+
+    def _response(self, rnd: _Round, agent_of_ticket: np.ndarray, codes: Sequence[str | None] | None,
+                  now: datetime, only_agent: int | None = None) -> dict[str, Any]:
+        s, p = rnd.scores, rnd.predicted
+        hard = self.model.difficulty_at(self.policy.hard_quantile)
+        assignments, unassigned = [], []
+        restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
+        for i, ticket in enumerate(rnd.tickets):
+            a = int(agent_of_ticket[i])
+            if a < 0:
+                if only_agent is not None:
+                    continue
+                code = codes[i] if codes is not None else None
+                if code == NO_ELIGIBLE_AGENT or code is None:
+                    reason = why_nobody(ticket.language, ticket.topic, [frozenset(x.languages) for x in rnd.agents],
+                                        [frozenset(x.certifications) for x in rnd.agents], restricted)
+                else:
+                    reason = UNASSIGNED_WORDS[code]
+                unassigned.append({"ticket_id": ticket.ticket_id, "reason": reason})
+                continue
+            others = np.delete(p["p_resolve"][i], a)
+            assignments.append({
+                "ticket_id": ticket.ticket_id, "agent_id": rnd.agents[a].agent_id,
+                "score": round(float(s.total[i, a]), 4),
+                "components": {"match": round(float(s.match[i, a]), 4), "fairness": round(float(s.fairness[i, a]), 4),
+                               "growth": round(float(s.growth[i, a]), 4), "urgency": round(float(s.urgency[i, a]), 4)},
+                "predicted": {"p_resolve": round(float(p["p_resolve"][i, a]), 4),
+                              "handle_time_s": round(float(p["handle_time_s"][i, a]), 1),
+                              "difficulty": round(float(rnd.inputs.difficulty[i]), 4),
+                              **({"csat": round(float(p["csat"][i, a]), 3)} if not np.isnan(p["csat"][i, a]) else {})},
+                "stretch": bool(s.stretch[i, a]),
+                "hard": bool(rnd.inputs.difficulty[i] >= hard),
+                "reasons": assignment_reasons(
+                    language=ticket.language, topic=ticket.topic, p_resolve=float(p["p_resolve"][i, a]),
+                    p_resolve_others=others[rnd.eligible[i, np.arange(len(rnd.agents)) != a]],
+                    fairness=float(s.fairness[i, a]), stretch=bool(s.stretch[i, a]), urgency=float(s.urgency[i, a]),
+                    waited_over_target=bool(rnd.inputs.waited_s[i] > rnd.inputs.sla_s[i]),
+                    served_customer_before=(rnd.agents[a].agent_id, ticket.customer_id) in self._served),
+            })
+        out: dict[str, Any] = {"model_version": self.model_version, "now": now.isoformat()}
+        if only_agent is None:
+            out["assignments"], out["unassigned"] = assignments, unassigned
+        else:
+            out["assignment"] = assignments[0] if assignments else None
+        return out
+
+    def _replay(self, request_id: str | None, request_hash: str) -> dict[str, Any] | None:
+        if request_id is None:
+            return None
+        found = self.ledger.find_round(request_id)
+        if found is None:
+            return None
+        if found.request_hash != request_hash:
+            raise ConflictError(f"request_id {request_id!r} was already used for a different request")
+        return found.response
+
+    def _commit(self, request_id: str | None, request_hash: str, response: dict[str, Any], rnd: _Round,
+                agent_of_ticket: np.ndarray, now: datetime, commit: bool) -> dict[str, Any]:
+        if not commit:
+            return response
+        hard = self.model.difficulty_at(self.policy.hard_quantile)
+        rows = []
+        by_ticket = {a["ticket_id"]: a for a in (response.get("assignments") or
+                                                  ([response["assignment"]] if response.get("assignment") else []))}
+        for i, ticket in enumerate(rnd.tickets):
+            a = int(agent_of_ticket[i])
+            if a < 0:
+                continue
+            shown = by_ticket[ticket.ticket_id]
+            rows.append(DecisionRow(
+                request_id=request_id, ticket_id=ticket.ticket_id, agent_id=rnd.agents[a].agent_id, topic=ticket.topic,
+                score=shown["score"], components=shown["components"], predicted=shown["predicted"],
+                difficulty=float(rnd.inputs.difficulty[i]), hard=bool(rnd.inputs.difficulty[i] >= hard),
+                stretch=bool(rnd.scores.stretch[i, a]), reasons=shown["reasons"], model_version=self.model_version,
+                decided_at=now))
+        record = self.ledger.record_round(request_id, request_hash, response, self.model_version, now, rows,
+                                          self._window_start(now))
+        if record.existing:  # another replica recorded this request_id first
+            if record.request_hash != request_hash:
+                raise ConflictError(f"request_id {request_id!r} was already used for a different request")
+            return record.response
+        return response
+
+
+def _as_history(rows: Sequence[OutcomeRow]) -> OutcomeHistory:
+    """Stored outcomes in the features' history form."""
+    if not rows:
+        return OutcomeHistory.empty()
+    return OutcomeHistory(
+        agent=np.array([o.agent_id for o in rows], dtype=object),
+        topic=np.array([o.topic for o in rows], dtype=object),
+        customer=np.array([o.customer_id for o in rows], dtype=object),
+        closed_s=np.array([o.closed_at.timestamp() for o in rows], dtype=float),
+        resolved=np.array([float(o.resolved) for o in rows]),
+        resid_resolve=np.array([o.resid_resolve or 0.0 for o in rows]),
+        resid_log_handle=np.array([o.resid_log_handle or 0.0 for o in rows]),
+    )
+
+
+def _served_pairs(history: OutcomeHistory) -> set[tuple[str, str]]:
+    """(agent, customer) pairs with a past outcome, for the "served this customer before" reason."""
+    known = np.array([c is not None for c in history.customer], dtype=bool)
+    return set(zip(history.agent[known].tolist(), history.customer[known].tolist()))
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError("not a timestamp", column="now", expected="an ISO-8601 timestamp", got=value) from None
+    return utc(value)
+
+
+def _parse(model: type, value: Any, where: str, index: int | None):  # noqa: ANN202 - returns an instance of `model`
+    if isinstance(value, model):
+        return value
+    try:
+        return model.model_validate(dict(value))
+    except (ValidationError, TypeError, ValueError) as exc:
+        if isinstance(exc, ValidationError):
+            first = exc.errors(include_url=False)[0]
+            path = ".".join(str(x) for x in first["loc"])
+            column = f"{where}[{index}].{path}" if index is not None else f"{where}.{path}"
+            raise InputError("invalid field", column=column, expected=first["msg"],
+                             got=first.get("input") if not isinstance(first.get("input"), dict) else None) from None
+        raise InputError("not an object", column=where if index is None else f"{where}[{index}]",
+                         expected="a JSON object") from None
+
+
+def _unique(ids: list[str], where: str, field: str) -> None:
+    seen, dup = set(), []
+    for i in ids:
+        if i in seen:
+            dup.append(i)
+        seen.add(i)
+    if dup:
+        raise InputError(f"duplicate {field} in {where}", column=f"{where}.{field}", expected="unique ids", got=dup)
+
+
+def _hash(payload: dict[str, Any]) -> str:
+    def default(obj: Any) -> Any:
+        if hasattr(obj, "model_dump"):
+            return obj.model_dump(mode="json")
+        if isinstance(obj, datetime):
+            return obj.isoformat()
+        return str(obj)
+
+    return hashlib.sha256(json.dumps(payload, default=default, sort_keys=True).encode()).hexdigest()
+
+
+__all__ = ["ConflictError", "Engine"]

@@ -1,0 +1,66 @@
+"""Typed records of a routing request, shared by the engine and the HTTP layer (contract names unchanged)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from skillmatch.logs.schema import DEFAULT_LANGUAGE, DEFAULT_PRIORITY
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Ticket(BaseModel):
+    """A waiting ticket. Fields beyond the contract's are kept (they may be declared model features)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    ticket_id: str = Field(min_length=1)
+    created_at: datetime
+    topic: str = Field(min_length=1)
+    channel: str | None = None
+    language: str = DEFAULT_LANGUAGE
+    priority: int = Field(DEFAULT_PRIORITY, ge=1, le=4)
+    customer_id: str | None = None
+    customer_tier: str | None = None
+    sentiment: float | None = Field(None, ge=-1.0, le=1.0)
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    @field_validator("topic", "language")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class Agent(BaseModel):
+    """An agent of a routing round. Fields not sent come from the roster the models were trained with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agent_id: str = Field(min_length=1)
+    languages: list[str] | None = None
+    free_slots: int | None = Field(None, ge=0)
+    growth_topics: list[str] | None = None
+    certifications: list[str] | None = None
+    capacity: int | None = Field(None, ge=1)
+
+
+class Weights(BaseModel):
+    """Per-request override of the objective's weights (missing ones keep the policy's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: float | None = Field(None, ge=0.0)
+    fairness: float | None = Field(None, ge=0.0)
+    growth: float | None = Field(None, ge=0.0)
+
+
+def utc(value: datetime) -> datetime:
+    """A timezone-aware UTC datetime (naive ones are UTC, as in the logs)."""
+    return _utc(value)

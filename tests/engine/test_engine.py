@@ -1,0 +1,152 @@
+"""What routing services rely on: valid, explainable, idempotent rounds that respect every hard constraint."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from skillmatch.engine import ConflictError
+from skillmatch.errors import InputError
+
+from .conftest import NOW, agents_from, tickets_from
+
+
+def test_a_round_respects_slots_and_eligibility_and_explains_itself(engine, logged, two_weeks):
+    tickets, agents = tickets_from(logged, 40), agents_from(two_weeks, 12, slots=2)
+    result = engine.assign(tickets, agents, now=NOW, commit=False)
+    assert result["model_version"] == engine.model_version
+    placed = result["assignments"]
+    assert len(placed) + len(result["unassigned"]) == 40
+    per_agent = {}
+    roster = two_weeks[0].agents.set_index("agent_id")
+    by_id = {t["ticket_id"]: t for t in tickets}
+    for a in placed:
+        per_agent[a["agent_id"]] = per_agent.get(a["agent_id"], 0) + 1
+        ticket = by_id[a["ticket_id"]]
+        assert ticket["language"] in roster.loc[a["agent_id"], "languages"].split(";")
+        if ticket["topic"] == "fraud":
+            assert "fraud" in str(roster.loc[a["agent_id"], "certifications"])
+        assert set(a["components"]) == {"match", "fairness", "growth", "urgency"}
+        assert a["score"] == pytest.approx(sum(a["components"].values()), abs=1e-3)
+        assert 0 <= a["predicted"]["p_resolve"] <= 1 and a["predicted"]["handle_time_s"] > 0
+        assert 1 <= len(a["reasons"]) <= 4
+    assert max(per_agent.values()) <= 2
+    assert len({a["ticket_id"] for a in placed}) == len(placed)
+    assert len(placed) == min(40, 24) or all(u["reason"] for u in result["unassigned"])
+
+
+@pytest.mark.parametrize(
+    ("language", "slots", "n_tickets", "expected"),
+    [("de", 1, 1, "no free agent speaks de"),
+     ("en", 0, 1, "all eligible agents are full"),
+     ("en", 1, 2, "less urgent than the tickets placed")],
+    ids=["nobody-speaks-it", "everyone-full", "outranked"],
+)
+def test_a_ticket_that_waits_says_why(engine, logged, language, slots, n_tickets, expected):
+    tickets = tickets_from(logged[logged["topic"] != "fraud"], n_tickets)
+    for t in tickets:
+        t["language"] = language
+    agent = {"agent_id": "solo", "languages": ["en"], "free_slots": slots}
+    result = engine.assign(tickets, [agent], now=NOW, commit=False)
+    assert [u["reason"] for u in result["unassigned"]] == [expected]
+
+
+def test_a_ticket_past_its_target_outranks_a_fresh_one_of_equal_match(engine, logged):
+    fresh = tickets_from(logged[logged["channel"] == "chat"], 1, age_s=10)[0]
+    late = {**fresh, "ticket_id": "late", "created_at": (NOW - timedelta(seconds=600)).isoformat()}
+    result = engine.assign([fresh, late], [{"agent_id": "solo", "languages": [fresh["language"]], "free_slots": 1}],
+                           now=NOW, commit=False)
+    assert [a["ticket_id"] for a in result["assignments"]] == ["late"]
+    assert "waiting past its answer-time target" in result["assignments"][0]["reasons"]
+
+
+def test_a_repeated_request_id_returns_the_first_answer_and_records_nothing_twice(engine, logged, two_weeks):
+    tickets, agents = tickets_from(logged, 10), agents_from(two_weeks, 5)
+    first = engine.assign(tickets, agents, now=NOW, request_id="r-1")
+    counters = engine.ledger.fair_share(engine._window_start(NOW))
+    again = engine.assign(tickets, agents, now=NOW, request_id="r-1")
+    assert again == first
+    assert engine.ledger.fair_share(engine._window_start(NOW)) == counters
+    assert sum(c.n_assigned for c in counters.values()) == len(first["assignments"])
+    with pytest.raises(ConflictError, match="r-1"):
+        engine.assign(tickets[:5], agents, now=NOW, request_id="r-1")
+
+
+def test_no_protected_customer_is_a_stretch_and_the_loss_bound_holds(engine, logged, two_weeks):
+    growth_topics = ["technical", "billing", "returns", "account", "shipping"]
+    agents = [{"agent_id": a["agent_id"], "free_slots": 2, "growth_topics": growth_topics}
+              for a in agents_from(two_weeks, 15)]
+    stretches = 0
+    for start in range(0, 400, 40):
+        tickets = tickets_from(logged, 40, start=start)
+        result = engine.assign(tickets, agents, now=NOW, commit=False, weights={"growth": 3.0})
+        rnd = engine._score([engine_ticket(t) for t in tickets], [engine_agent(a) for a in agents], NOW,
+                            engine_weights({"growth": 3.0}))
+        by_id = {t["ticket_id"]: (i, t) for i, t in enumerate(tickets)}
+        for a in result["assignments"]:
+            if not a["stretch"]:
+                continue
+            stretches += 1
+            i, t = by_id[a["ticket_id"]]
+            assert t["customer_tier"] != "vip" and t["priority"] > 1 and t["sentiment"] >= -0.5
+            best = np.nanmax(np.where(rnd.eligible[i], rnd.predicted["p_resolve"][i], np.nan))
+            assert a["predicted"]["p_resolve"] >= best - engine.policy.guardrails.max_loss - 1e-4
+    assert stretches > 0
+
+
+def test_claim_next_leaves_a_ticket_to_the_agent_much_better_suited(engine, logged):
+    tickets = tickets_from(logged[(logged["topic"] != "fraud") & (logged["language"] == "en")], 2)
+    tickets[1]["language"] = "es"
+    me = {"agent_id": "me", "languages": ["en", "es"]}
+    other = {"agent_id": "other", "languages": ["en"], "free_slots": 1}
+    result = engine.next(me, tickets, others=[other], now=NOW, commit=False)
+    # "other" can only take the English ticket; taking it would leave the Spanish one waiting.
+    assert result["assignment"]["ticket_id"] == tickets[1]["ticket_id"]
+    alone = engine.next(me, tickets[:1], now=NOW, commit=False)
+    assert alone["assignment"]["ticket_id"] == tickets[0]["ticket_id"]
+
+
+def test_outcomes_are_idempotent_and_feed_the_live_history(engine, logged):
+    rows = logged.iloc[:20].copy()
+    rows["ticket_id"] = "O" + rows["ticket_id"]
+    rows["agent_id"] = "A001"
+    payload = rows.drop(columns=["message_words"]).astype(object).where(rows.notna(), None).to_dict("records")
+    before = int((engine.model.history.agent == "A001").sum())
+    first = engine.record_outcomes(payload)
+    second = engine.record_outcomes(payload)
+    assert (first["inserted"], second["inserted"], second["duplicates"]) == (20, 0, 20)
+    assert int((engine.model.history.agent == "A001").sum()) == before + 20
+
+
+def test_bad_input_names_the_field(engine, logged):
+    ticket = tickets_from(logged, 1)[0]
+    with pytest.raises(InputError, match=r"tickets\[0\]\.priority"):
+        engine.assign([{**ticket, "priority": 9}], [{"agent_id": "x"}], now=NOW)
+    with pytest.raises(InputError, match="duplicate ticket_id"):
+        engine.assign([ticket, ticket], [{"agent_id": "x"}], now=NOW)
+
+
+def test_profile_shows_proficiency_fair_share_and_growth(engine, two_weeks):
+    agent_id = two_weeks[0].agents["agent_id"].iloc[0]
+    profile = engine.agent_profile(agent_id, now=NOW)
+    assert profile["agent_id"] == agent_id and profile["topics"]
+    assert {"proficiency", "trend_14d", "outcomes"} <= set(profile["topics"][0])
+    assert "fair_share_mean_difficulty" in profile["window"]
+    with pytest.raises(KeyError):
+        engine.agent_profile("nobody-here", now=NOW)
+
+
+def engine_ticket(t):
+    from skillmatch.records import Ticket
+    return Ticket.model_validate(t)
+
+
+def engine_agent(a):
+    from skillmatch.records import Agent
+    return Agent.model_validate(a)
+
+
+def engine_weights(w):
+    from skillmatch.records import Weights
+    return Weights.model_validate(w)
