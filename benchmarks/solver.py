@@ -1,4 +1,4 @@
-"""Time to solve one routing round against bare scipy.optimize.linear_sum_assignment (target: 500 x 500 well under 100 ms).
+"""Time to solve one routing round next to bare scipy linear_sum_assignment (target: 500 x 500 under 100 ms).
 
     .venv/bin/python benchmarks/solver.py [--repeats 30 --seed 0]
 

@@ -136,3 +136,25 @@ def test_only_the_first_problem_is_reported_with_a_count_of_the_rest(tmp_path):
         load_train_config(path)
     assert caught.value.column == "lightgbm.num_leaves"
     assert "learning_rate" not in str(caught.value)
+
+
+def test_policy_toml_documents_exactly_the_defaults() -> None:
+    from skillmatch.config import PolicyConfig, load_policy_config
+
+    assert load_policy_config(Path(__file__).resolve().parents[1] / "training" / "policy.toml") == PolicyConfig()
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [("[match]\nresolve = 0.0\ncsat = 0.0\n", "match"), ("[weights]\nfairness = -1.0\n", "weights.fairness"),
+     ("[sla_targets_s]\nchat = 0.0\n", "sla_targets_s"), ("bogus = 1\n", "bogus")],
+    ids=["speed-alone", "negative-weight", "zero-target", "unknown-key"],
+)
+def test_a_bad_policy_names_the_field(tmp_path: Path, text: str, field: str) -> None:
+    from skillmatch.config import load_policy_config
+
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="policy config") as caught:
+        load_policy_config(path)
+    assert caught.value.column == field and caught.value.file == str(path)

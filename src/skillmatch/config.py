@@ -103,7 +103,7 @@ class TrainConfig(BaseModel):
     minimum: MinimumData = MinimumData()
     targets: TargetsConfig = TargetsConfig()
     lightgbm: LightGBMParams = LightGBMParams()
-    max_reference_agents: int = Field(40, ge=1)
+    max_reference_agents: int = Field(20, ge=1)
 
 
 class Weights(BaseModel):

@@ -8,6 +8,8 @@ import pytest
 
 from skillmatch.engine import ConflictError
 from skillmatch.errors import InputError
+from skillmatch.records import Agent, Ticket
+from skillmatch.records import Weights as RecordWeights
 
 from .conftest import NOW, agents_from, tickets_from
 
@@ -81,8 +83,8 @@ def test_no_protected_customer_is_a_stretch_and_the_loss_bound_holds(engine, log
     for start in range(0, 400, 40):
         tickets = tickets_from(logged, 40, start=start)
         result = engine.assign(tickets, agents, now=NOW, commit=False, weights={"growth": 3.0})
-        rnd = engine._score([engine_ticket(t) for t in tickets], [engine_agent(a) for a in agents], NOW,
-                            engine_weights({"growth": 3.0}))
+        rnd = engine._score([Ticket.model_validate(t) for t in tickets], [Agent.model_validate(a) for a in agents], NOW,
+                            RecordWeights(growth=3.0))
         by_id = {t["ticket_id"]: (i, t) for i, t in enumerate(tickets)}
         for a in result["assignments"]:
             if not a["stretch"]:
@@ -135,18 +137,3 @@ def test_profile_shows_proficiency_fair_share_and_growth(engine, two_weeks):
     assert "fair_share_mean_difficulty" in profile["window"]
     with pytest.raises(KeyError):
         engine.agent_profile("nobody-here", now=NOW)
-
-
-def engine_ticket(t):
-    from skillmatch.records import Ticket
-    return Ticket.model_validate(t)
-
-
-def engine_agent(a):
-    from skillmatch.records import Agent
-    return Agent.model_validate(a)
-
-
-def engine_weights(w):
-    from skillmatch.records import Weights
-    return Weights.model_validate(w)

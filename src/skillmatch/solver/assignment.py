@@ -40,7 +40,7 @@ class RoundSolution:
 
 def solve_round(score: np.ndarray, eligible: np.ndarray, free_slots: np.ndarray, *,
                 place_all: bool = True) -> RoundSolution:
-    """The exact optimum of one round: each ticket at most once, agent a at most free_slots[a] tickets, only eligible pairs.
+    """The exact optimum of one round: each ticket at most once, agent a at most free_slots[a], only eligible pairs.
 
     `score` is `(n_tickets, n_agents)`, higher is better and may be negative; `eligible` is a boolean
     `(n_tickets, n_agents)` mask (language, certification: hard constraints, not costs); `free_slots` is

@@ -1,0 +1,77 @@
+"""The engine as a policy of the simulated center: a routing round every `round_interval_s` while work waits."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skillmatch.engine import Engine
+from skillmatch.simulation import ContactCenter, Decision, FreeAgent, Outcome
+from skillmatch.simulation.world import CHANNELS, LANGUAGES, TIERS, TOPICS
+
+
+class SkillmatchPolicy:
+    """Pushes assignments decided by the engine; reports outcomes back to it in batches, once per round."""
+
+    claim_event = "assigned"
+
+    def __init__(self, engine: Engine, weights: Mapping[str, float] | None = None, round_interval_s: float = 30.0,
+                 name: str = "skillmatch") -> None:
+        self.engine = engine
+        self.weights = dict(weights or {})
+        self.round_interval_s = round_interval_s
+        self.name = name
+        self._center: ContactCenter | None = None
+        self._next_round = -np.inf
+        self._pending: list[Outcome] = []
+
+    def start(self, center: ContactCenter) -> None:
+        self._center = center
+
+    def observe(self, outcomes: Sequence[Outcome]) -> None:
+        self._pending.extend(outcomes)
+
+    def decide(self, now: float, queue: np.ndarray, free_agents: Sequence[FreeAgent]) -> list[Decision]:
+        center = self._center
+        assert center is not None, "start(center) first"
+        if now < self._next_round:
+            return []
+        self._next_round = now + self.round_interval_s
+        self.flush()
+        start = center.world.config.start_ts
+        ids = center.tickets.ids
+        agent_ids = center.world.agents.ids
+        tickets = [self._ticket(center, int(t), ids[int(t)], start) for t in queue]
+        agents = [{"agent_id": agent_ids[f.index], "free_slots": f.free_slots} for f in free_agents]
+        result = self.engine.assign(tickets, agents, now=start + pd.Timedelta(seconds=now), weights=self.weights,
+                                    commit=True)
+        ticket_of = {ids[int(t)]: int(t) for t in queue}
+        agent_of = {agent_ids[f.index]: f.index for f in free_agents}
+        return [Decision(ticket_of[a["ticket_id"]], agent_of[a["agent_id"]]) for a in result["assignments"]]
+
+    def flush(self) -> None:
+        """Report the outcomes seen since the last round to the engine (its ledger and live history)."""
+        if not self._pending or self._center is None:
+            return
+        center, rows = self._center, []
+        start = center.world.config.start_ts
+        for o in self._pending:
+            ticket = self._ticket(center, o.ticket, center.tickets.ids[o.ticket], start)
+            rows.append({**ticket, "agent_id": center.world.agents.ids[o.agent],
+                         "assigned_at": (start + pd.Timedelta(seconds=o.assigned_s)).isoformat(),
+                         "closed_at": (start + pd.Timedelta(seconds=o.closed_s)).isoformat(),
+                         "handle_time_s": o.handle_time_s, "resolved": o.resolved, "transferred": o.transferred,
+                         "reopened": o.reopened, "csat": o.csat, "qa_score": o.qa_score})
+        self._pending = []
+        self.engine.record_outcomes(rows)
+
+    @staticmethod
+    def _ticket(center: ContactCenter, t: int, ticket_id: str, start: pd.Timestamp) -> dict[str, Any]:
+        tk = center.tickets
+        return {"ticket_id": ticket_id, "created_at": (start + pd.Timedelta(seconds=float(tk.created_s[t]))).isoformat(),
+                "topic": TOPICS[tk.topic[t]], "channel": CHANNELS[tk.channel[t]], "language": LANGUAGES[tk.language[t]],
+                "priority": int(tk.priority[t]), "customer_id": f"C{int(tk.customer[t]) + 1:06d}",
+                "customer_tier": TIERS[int(tk.vip[t])], "sentiment": float(tk.sentiment[t]),
+                "message_words": int(tk.message_words[t])}
