@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -97,7 +97,7 @@ class Engine:
             return stored
         rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights)
         solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
-        agent_of_ticket = self._within_growth_quota(rnd, solution.agent_of_ticket)
+        rnd, agent_of_ticket = self._within_growth_quota(rnd, solution.agent_of_ticket)
         response = self._response(rnd, agent_of_ticket, solution.unassigned_reason, now_dt)
         return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit)
 
@@ -305,23 +305,26 @@ class Engine:
         scores = score_round(inputs, self.policy, policy_weights)
         return _Round(tickets, profiles, free_slots, frame, mask, predicted, inputs, scores)
 
-    def _within_growth_quota(self, rnd: _Round, agent_of_ticket: np.ndarray) -> np.ndarray:
-        """Re-solve once without growth for agents the round gave more stretch tickets than their quota left."""
-        over = []
+    def _within_growth_quota(self, rnd: _Round, agent_of_ticket: np.ndarray) -> tuple[_Round, np.ndarray]:
+        """Keep at most the quota left of stretch tickets per agent: the best ones the solve chose; re-solve once."""
+        s = rnd.scores
+        growth, stretch = s.growth.copy(), s.stretch.copy()
+        changed = False
         for a in range(len(rnd.agents)):
-            mine = np.flatnonzero(agent_of_ticket == a)
-            if rnd.scores.stretch[mine, a].sum() > max(rnd.inputs.quota_left[a], 0):
-                over.append(a)
-        if not over:
-            return agent_of_ticket
-        total = rnd.scores.total.copy()
-        total[:, over] -= rnd.scores.growth[:, over]
-        stretch = rnd.scores.stretch.copy()
-        stretch[:, over] = False
-        object.__setattr__(rnd, "scores", ScoreMatrix(total, rnd.scores.match, rnd.scores.fairness,
-                                                      np.where(stretch, rnd.scores.growth, 0.0), rnd.scores.urgency,
-                                                      stretch))
-        return solve_round(total, rnd.eligible, rnd.free_slots, place_all=True).agent_of_ticket
+            chosen = np.flatnonzero((agent_of_ticket == a) & s.stretch[:, a])
+            left = max(int(rnd.inputs.quota_left[a]), 0)
+            if len(chosen) <= left:
+                continue
+            keep = chosen[np.argsort(-s.total[chosen, a], kind="stable")[:left]]
+            drop = np.ones(len(stretch), dtype=bool)
+            drop[keep] = False
+            growth[drop, a], stretch[drop, a] = 0.0, False
+            changed = True
+        if not changed:
+            return rnd, agent_of_ticket
+        total = s.total - s.growth + growth
+        scores = replace(s, total=total, growth=growth, stretch=stretch)
+        return replace(rnd, scores=scores), solve_round(total, rnd.eligible, rnd.free_slots).agent_of_ticket
 
     def _response(self, rnd: _Round, agent_of_ticket: np.ndarray, codes: Sequence[str | None] | None,
                   now: datetime, only_agent: int | None = None) -> dict[str, Any]:

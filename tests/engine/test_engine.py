@@ -6,7 +6,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from skillmatch.engine import ConflictError
+from skillmatch.config import Guardrails, PolicyConfig
+from skillmatch.engine import ConflictError, Engine
 from skillmatch.errors import InputError
 from skillmatch.records import Agent, Ticket
 from skillmatch.records import Weights as RecordWeights
@@ -95,6 +96,23 @@ def test_no_protected_customer_is_a_stretch_and_the_loss_bound_holds(engine, log
             best = np.nanmax(np.where(rnd.eligible[i], rnd.predicted["p_resolve"][i], np.nan))
             assert a["predicted"]["p_resolve"] >= best - engine.policy.guardrails.max_loss - 1e-4
     assert stretches > 0
+
+
+def test_the_growth_quota_per_window_is_never_exceeded(trained, tmp_path, logged, two_weeks):
+    rails = Guardrails(quota_per_window=2, max_loss=1.0, protected_tiers=[], protected_sentiment_below=-1.0,
+                       protected_priority_at_most=0)
+    eng = Engine.load(trained[0], database_url=f"sqlite:///{tmp_path / 'quota.db'}",
+                      policy=PolicyConfig(restricted_topics=["fraud"], guardrails=rails))
+    english = logged[(logged["language"] == "en") & (logged["topic"] != "fraud")]
+    agent = {"agent_id": "grower", "languages": ["en"], "free_slots": 3,
+             "growth_topics": ["billing", "returns", "technical", "account", "shipping"]}
+    try:
+        stretches = [sum(a["stretch"] for a in eng.assign(tickets_from(english, 6, start=6 * r), [agent], now=NOW,
+                                                           weights={"growth": 5.0})["assignments"])
+                     for r in range(3)]
+    finally:
+        eng.close()
+    assert stretches == [2, 0, 0]
 
 
 def test_claim_next_leaves_a_ticket_to_the_agent_much_better_suited(engine, logged):
