@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -32,6 +33,12 @@ from skillmatch.scoring import (
 )
 from skillmatch.scoring.components import carried_mean, protected
 from skillmatch.solver import NO_ELIGIBLE_AGENT, NO_ELIGIBLE_TICKET, claim_next, solve_round
+
+
+CATCH_UP_EVERY_S = 1.0
+"""How often an engine looks for outcomes other replicas stored (at most once per this many seconds)."""
+CATCH_UP_MARGIN_S = 120.0
+"""Outcomes are re-read this far back, so that clock skew and late commits between replicas lose none."""
 
 
 class ConflictError(SkillmatchError):
@@ -211,14 +218,28 @@ class Engine:
     # ------------------------------------------------------------------ internals
     def _sync_history(self) -> None:
         """Training history + every outcome reported since (read from the ledger at load)."""
-        self.model.history = self._trained_history.concat(_as_history(self.ledger.outcome_history()))
+        self._last_catch_up = time.time()
+        stored = self.ledger.outcome_history()
+        self._known_outcomes = {o.ticket_id for o in stored}
+        self.model.history = self._trained_history.concat(_as_history(stored))
         self._served = _served_pairs(self.model.history)
 
     def _append_history(self, rows: Sequence[OutcomeRow]) -> None:
-        """Outcomes just recorded join the live history the features read."""
+        """Outcomes just recorded (here or by another replica) join the live history the features read."""
+        rows = [o for o in rows if o.ticket_id not in self._known_outcomes]
         if rows:
+            self._known_outcomes.update(o.ticket_id for o in rows)
             self.model.history = self.model.history.concat(_as_history(rows))
             self._served |= {(o.agent_id, o.customer_id) for o in rows if o.customer_id is not None}
+
+    def _catch_up(self) -> None:
+        """Pick up outcomes other replicas stored since the last look (cheap: at most once a second)."""
+        started = time.time()
+        if started - self._last_catch_up < CATCH_UP_EVERY_S:
+            return
+        since = datetime.fromtimestamp(self._last_catch_up - CATCH_UP_MARGIN_S, tz=timezone.utc)
+        self._append_history(self.ledger.outcomes_recorded_since(since))
+        self._last_catch_up = started
 
     def _window_start(self, now: datetime) -> datetime:
         hours = self.policy.window_hours
@@ -248,6 +269,7 @@ class Engine:
         return profiles, np.asarray(slots, dtype=int)
 
     def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights) -> _Round:
+        self._catch_up()
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
         frame = pd.DataFrame([t.model_dump() for t in tickets]) if tickets else pd.DataFrame(

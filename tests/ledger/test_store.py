@@ -212,6 +212,17 @@ def test_outcomes_are_idempotent_per_ticket(ledger: Ledger) -> None:
     assert ledger.record_outcomes([]) == OutcomeReport(inserted=0, duplicates=0)
 
 
+def test_outcomes_recorded_since_finds_what_other_writers_stored_late(ledger: Ledger) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    ledger.record_outcomes([_outcome("T1", 10)])
+    cut = datetime.now(UTC)
+    ledger.record_outcomes([_outcome("T0", -50)])  # closed long ago, reported now
+
+    assert [r.ticket_id for r in ledger.outcomes_recorded_since(before)] == ["T1", "T0"]
+    assert [r.ticket_id for r in ledger.outcomes_recorded_since(cut)] == ["T0"]
+    assert ledger.outcomes_recorded_since(datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
 def test_nan_residuals_are_stored_as_missing_on_both_backends(ledger: Ledger) -> None:
     ledger.record_outcomes([_outcome("T1", 10, resid_resolve=math.nan, qa_score=math.nan)])
     (stored,) = ledger.outcome_history()

@@ -272,6 +272,13 @@ class Ledger:
         return self._run("outcome_history",
                          lambda conn: [_outcome_row(r) for r in conn.execute(stmt).mappings()], write=False)
 
+    def outcomes_recorded_since(self, since: datetime) -> list[OutcomeRow]:
+        """Outcomes stored at or after `since` by any process (for replicas catching up), oldest first."""
+        stmt = (sa.select(outcomes).where(outcomes.c.recorded_at >= since)
+                .order_by(outcomes.c.recorded_at, outcomes.c.ticket_id))
+        return self._run("outcomes_recorded_since",
+                         lambda conn: [_outcome_row(r) for r in conn.execute(stmt).mappings()], write=False)
+
     # ------------------------------------------------------------------ counters and audit trail
 
     def fair_share(self, window_start: datetime) -> dict[str, FairShareCounter]:
