@@ -155,3 +155,12 @@ def test_profile_shows_proficiency_fair_share_and_growth(engine, two_weeks):
     assert "fair_share_mean_difficulty" in profile["window"]
     with pytest.raises(KeyError):
         engine.agent_profile("nobody-here", now=NOW)
+
+
+def test_the_contract_entry_point_is_importable_from_the_package(trained, tmp_path):
+    from skillmatch import Engine as PublicEngine
+
+    assert PublicEngine is Engine
+    engine = PublicEngine.load(trained[0].parent / trained[0].name, database_url=f"sqlite:///{tmp_path / 'l.db'}")
+    assert engine.model_version == trained[2]["version"]
+    engine.close()
