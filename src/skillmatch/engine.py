@@ -32,7 +32,7 @@ from skillmatch.scoring import (
     UNASSIGNED_WORDS, RoundInputs, ScoreMatrix, assignment_reasons, eligibility, score_round, why_nobody,
 )
 from skillmatch.scoring.components import carried_mean, protected
-from skillmatch.solver import NO_ELIGIBLE_AGENT, NO_ELIGIBLE_TICKET, claim_next, solve_round
+from skillmatch.solver import NO_ELIGIBLE_AGENT, NO_ELIGIBLE_TICKET, RoundSolution, claim_next, solve_round
 
 
 CATCH_UP_EVERY_S = 1.0
@@ -104,9 +104,9 @@ class Engine:
             return stored
         rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights)
         solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
-        rnd, agent_of_ticket = self._within_growth_quota(rnd, solution.agent_of_ticket)
-        response = self._response(rnd, agent_of_ticket, solution.unassigned_reason, now_dt)
-        return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit)
+        rnd, solution = self._within_growth_quota(rnd, solution)
+        response = self._response(rnd, solution.agent_of_ticket, solution.unassigned_reason, now_dt)
+        return self._commit(request_id, request_hash, response, rnd, solution.agent_of_ticket, now_dt, commit)
 
     def next(self, agent: Mapping[str, Any] | Agent, queue: Sequence[Mapping[str, Any] | Ticket],
              others: Sequence[Mapping[str, Any] | Agent] | None = None, now: datetime | str | None = None,
@@ -327,8 +327,9 @@ class Engine:
         scores = score_round(inputs, self.policy, policy_weights)
         return _Round(tickets, profiles, free_slots, frame, mask, predicted, inputs, scores)
 
-    def _within_growth_quota(self, rnd: _Round, agent_of_ticket: np.ndarray) -> tuple[_Round, np.ndarray]:
+    def _within_growth_quota(self, rnd: _Round, solution: RoundSolution) -> tuple[_Round, RoundSolution]:
         """Keep at most the quota left of stretch tickets per agent: the best ones the solve chose; re-solve once."""
+        agent_of_ticket = solution.agent_of_ticket
         s = rnd.scores
         growth, stretch = s.growth.copy(), s.stretch.copy()
         changed = False
@@ -343,10 +344,10 @@ class Engine:
             growth[drop, a], stretch[drop, a] = 0.0, False
             changed = True
         if not changed:
-            return rnd, agent_of_ticket
+            return rnd, solution
         total = s.total - s.growth + growth
         scores = replace(s, total=total, growth=growth, stretch=stretch)
-        return replace(rnd, scores=scores), solve_round(total, rnd.eligible, rnd.free_slots).agent_of_ticket
+        return replace(rnd, scores=scores), solve_round(total, rnd.eligible, rnd.free_slots)
 
     def _response(self, rnd: _Round, agent_of_ticket: np.ndarray, codes: Sequence[str | None] | None,
                   now: datetime, only_agent: int | None = None) -> dict[str, Any]:
