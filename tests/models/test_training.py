@@ -150,3 +150,20 @@ def test_logs_that_fail_validation_are_refused_before_training(two_weeks, tmp_pa
     assert result.exit_code == 2
     assert "priority" in result.output and str(bad) in result.output.replace("\n", "")
     assert not (tmp_path / "m").exists()
+
+
+def test_the_fast_prediction_path_equals_lightgbms_own(trained, two_weeks):
+    model = trained[1].model
+    tickets = two_weeks[0].interactions.head(40).drop(columns=["agent_id"])
+    agents = np.array(model.roster.ids[:5], dtype=object)
+    pair_ticket, pair_agent = np.repeat(np.arange(40), 5), np.tile(agents, 40)
+    time_s = np.full(40, 1.8e9)
+    features, reference = model.ticket_reference(tickets, time_s)
+    stats = model.index.stats(pair_agent, tickets["topic"].to_numpy(dtype=object)[pair_ticket],
+                              tickets["customer_id"].to_numpy(dtype=object)[pair_ticket], time_s[pair_ticket])
+    X = model.builder.pair_features(features.iloc[pair_ticket], tickets.iloc[pair_ticket].reset_index(drop=True),
+                                    pair_agent, model.roster, stats, time_s[pair_ticket],
+                                    reference.iloc[pair_ticket].reset_index(drop=True))
+    fast = model.agent_fit.predict(X)
+    np.testing.assert_array_equal(fast["p_resolve_raw"], model.agent_fit.resolve_.predict_proba(X)[:, 1])
+    np.testing.assert_array_equal(fast["handle_time_s"], np.exp(model.agent_fit.handle_.predict(X)))

@@ -28,6 +28,8 @@ class Roster:
 
     def __init__(self, profiles: list[AgentProfile]) -> None:
         self.profiles = {p.agent_id: p for p in profiles}
+        self._skills = {a: dict(p.skills) for a, p in self.profiles.items()}
+        self._languages = {a: frozenset(p.languages) for a, p in self.profiles.items()}
 
     @classmethod
     def from_frame(cls, agents: pd.DataFrame) -> Roster:
@@ -59,12 +61,11 @@ class Roster:
 
     def declared_skill(self, agent: np.ndarray, topic: np.ndarray) -> np.ndarray:
         """Declared level 1..5 of each agent in each topic; nan when not declared or unknown agent."""
-        skills = {a: dict(p.skills) for a, p in self.profiles.items()}
-        return np.array([skills.get(a, {}).get(t, np.nan) for a, t in zip(agent, topic)], dtype=float)
+        return np.array([self._skills.get(a, {}).get(t, np.nan) for a, t in zip(agent, topic)], dtype=float)
 
     def speaks(self, agent: np.ndarray, language: np.ndarray) -> np.ndarray:
         """1 when the agent speaks the ticket's language, 0 when not, nan for an unknown agent."""
-        langs = {a: set(p.languages) for a, p in self.profiles.items()}
+        langs = self._languages
         return np.array([float(l in langs[a]) if a in langs else np.nan for a, l in zip(agent, language)])
 
     def per_agent(self, agent: np.ndarray, attribute: str) -> np.ndarray:

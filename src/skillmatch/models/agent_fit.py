@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 from skillmatch.config import LightGBMParams
-from skillmatch.models.difficulty import lgbm_params
+from skillmatch.models.difficulty import lgbm_matrix, lgbm_params
 
 MIN_SURVEYS = 200
 """Fewer answered surveys than this and no satisfaction model is fitted (predictions are nan)."""
@@ -43,14 +43,15 @@ class AgentFitModel:
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per pair: `p_resolve` (calibrated), `handle_time_s` (median), `csat` (nan without a model)."""
-        raw = self.resolve_.predict_proba(X[self.features_])[:, 1]
+        matrix = lgbm_matrix(X[self.features_])  # once for the three models
+        raw = self.resolve_.booster_.predict(matrix)
         n = len(X)
         return pd.DataFrame({
             "p_resolve": self.calibrator_.predict(raw),
             "p_resolve_raw": raw,
-            "handle_time_s": (np.exp(self.handle_.predict(X[self.features_])) if self.handle_ is not None
+            "handle_time_s": (np.exp(self.handle_.booster_.predict(matrix)) if self.handle_ is not None
                               else np.full(n, np.nan)),
-            "csat": (np.clip(self.csat_.predict(X[self.features_]), 1, 5) if self.csat_ is not None
+            "csat": (np.clip(self.csat_.booster_.predict(matrix), 1, 5) if self.csat_ is not None
                      else np.full(n, np.nan)),
         })
 

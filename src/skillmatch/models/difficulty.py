@@ -29,6 +29,21 @@ def lgbm_params(params: LightGBMParams) -> dict[str, object]:
     }
 
 
+def lgbm_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The float matrix LightGBM builds from a frame whose categoricals carry the training categories.
+
+    Categoricals become their codes (missing -> nan), exactly as LightGBM's own pandas conversion does;
+    converting once lets several models score the same rows without converting again.
+    """
+    columns = [frame[c].cat.codes.to_numpy(dtype=float) if isinstance(frame[c].dtype, pd.CategoricalDtype)
+               else frame[c].to_numpy(dtype=float, na_value=np.nan) for c in frame.columns]
+    matrix = np.column_stack(columns) if columns else np.zeros((len(frame), 0))
+    for j, c in enumerate(frame.columns):
+        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+            matrix[matrix[:, j] < 0, j] = np.nan
+    return matrix
+
+
 class DifficultyModel:
     """P(resolved) and log handle time of a ticket for a reference agent population.
 
@@ -76,9 +91,9 @@ class DifficultyModel:
             chunk = tickets.iloc[start:start + per_chunk]
             m = len(chunk)
             replicated = chunk.iloc[np.repeat(np.arange(m), n_ref)].reset_index(drop=True)
-            X = self._with_agent(replicated, np.tile(np.asarray(self.reference_agents_, dtype=object), m))
-            p_parts.append(self.resolve_.predict_proba(X)[:, 1].reshape(m, n_ref).mean(axis=1))
-            h_parts.append(self.handle_.predict(X).reshape(m, n_ref).mean(axis=1))
+            X = lgbm_matrix(self._with_agent(replicated, np.tile(np.asarray(self.reference_agents_, dtype=object), m)))
+            p_parts.append(self.resolve_.booster_.predict(X).reshape(m, n_ref).mean(axis=1))
+            h_parts.append(self.handle_.booster_.predict(X).reshape(m, n_ref).mean(axis=1))
         return pd.DataFrame({"p_resolve_ref": np.concatenate(p_parts) if p_parts else np.array([]),
                              "log_handle_ref": np.concatenate(h_parts) if h_parts else np.array([])})
 
