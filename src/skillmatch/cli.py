@@ -232,6 +232,77 @@ def models_promote(
     out.print(f"{escape(str(models_dir / LATEST))} -> {escape(target.name)}", highlight=False)
 
 
+@app.command(epilog="Example: SKILLMATCH_API_TOKENS=s3cret skillmatch serve --models models --host 0.0.0.0 --workers 2")
+@_edge
+def serve(
+    models_dir: Annotated[Path, typer.Option("--models", help="A models directory (its `latest` is served and "
+                                             "reloaded when promoted) or one model folder.")],
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs tokens.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (uvicorn).")] = 1,
+    policy: Annotated[Path | None, typer.Option(help="Policy config (TOML); default: the documented defaults.")] = None,
+    tokens_file: Annotated[Path | None, typer.Option(help="Bearer tokens, one per line (also: "
+                                                     "SKILLMATCH_API_TOKENS, comma-separated).")] = None,
+    audit: Annotated[Path | None, typer.Option(help="Output folder of `skillmatch audit`, shown in agent "
+                                               "profiles.")] = None,
+    max_tickets: Annotated[int, typer.Option(min=1, help="Most tickets (or outcome rows) per request.")] = 2000,
+    max_agents: Annotated[int, typer.Option(min=1, help="Most agents per request.")] = 2000,
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body.")] = 4_000_000,
+    reload_interval: Annotated[float, typer.Option(min=0.05, help="Seconds between checks for a newly "
+                                                   "promoted model.")] = 1.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Serve the HTTP API (CONTRACT section 3): OpenAPI at /docs, JSON access logs on stderr."""
+    import tempfile
+
+    import uvicorn
+
+    from skillmatch.api import ApiSettings, create_app
+    from skillmatch.api.settings import check_bind, env_tokens, read_tokens
+    from skillmatch.config import load_policy_config
+    from skillmatch.ledger import Ledger
+
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise InputError("unknown log level", column="--log-level", expected="debug, info, warning or error",
+                         got=log_level)
+    if not models_dir.exists():
+        raise InputError("no such models directory", file=models_dir,
+                         expected="a folder of model versions (train one with `skillmatch train`)")
+    load_policy_config(policy)
+    settings = ApiSettings.from_env(models_dir=models_dir, policy_path=policy, audit_dir=audit,
+                                    tokens=env_tokens() | read_tokens(None, tokens_file), max_tickets=max_tickets,
+                                    max_agents=max_agents, max_body_bytes=max_body_bytes,
+                                    reload_interval_s=reload_interval)
+    check_bind(host, settings)
+    Ledger.connect(settings.database_url).close()
+    if audit is not None:
+        from skillmatch.audit import read_audit
+
+        read_audit(audit)
+    logging_config = _serve_logging(log_level.upper())
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=logging_config)
+        return
+    os.environ.update(settings.to_env())
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="skillmatch-metrics-"))
+    uvicorn.run("skillmatch.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_config=logging_config)
+
+
+def _serve_logging(level: str) -> dict[str, Any]:
+    """Server logs on stderr: one JSON line per request (skillmatch.access), plain lines for the rest."""
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+                       "json": {"format": "%(message)s"}},
+        "handlers": {"plain": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+                     "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {"skillmatch.access": {"handlers": ["json"], "level": level, "propagate": False},
+                    "skillmatch": {"handlers": ["plain"], "level": level, "propagate": False},
+                    "uvicorn": {"handlers": ["plain"], "level": level, "propagate": False}},
+    }
+
+
 def _progress_bar(label: str, total: int) -> Callable[[int], None]:
     """A rich progress bar driven by a callback `advance(n)`; silent when stderr is not a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -123,8 +123,10 @@ class Engine:
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
         _unique([t.ticket_id for t in parsed_queue], "queue", "ticket_id")
         _unique([a.agent_id for a in [me, *parsed_others]], "others", "agent_id")
+        # Without `now` the server clock decides; it is left out of the hash so that a retry is a replay.
         request_hash = _hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
-                              "now": now_dt, "weights": parsed_weights, "commit": commit})
+                              "now": now_dt if now is not None else None, "weights": parsed_weights,
+                              "commit": commit})
         stored = self._replay(request_id, request_hash)
         if stored is not None:
             return stored

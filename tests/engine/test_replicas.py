@@ -1,39 +1,17 @@
 """Two engines sharing the PostgreSQL ledger behave as one: one recorded decision per request_id, shared outcomes."""
 from __future__ import annotations
 
-import secrets
 import time
-
-import pytest
-import sqlalchemy as sa
 
 from skillmatch.config import PolicyConfig
 from skillmatch.engine import CATCH_UP_EVERY_S, Engine
 
 from .conftest import NOW, agents_from, tickets_from
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-
-@pytest.fixture()
-def shared_url():
-    """A fresh schema of the test database (PostgreSQL is required here, never skipped)."""
-    schema = f"sm_engine_{secrets.token_hex(5)}"
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield sa.make_url(POSTGRES).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def test_replicas_share_decisions_and_outcomes(trained, shared_url, logged, two_weeks):
+def test_replicas_share_decisions_and_outcomes(trained, postgres_schema_url, logged, two_weeks):
     policy = PolicyConfig(restricted_topics=["fraud"])
-    first, second = (Engine.load(trained[0], database_url=shared_url, policy=policy) for _ in range(2))
+    first, second = (Engine.load(trained[0], database_url=postgres_schema_url, policy=policy) for _ in range(2))
     try:
         tickets, agents = tickets_from(logged, 8), agents_from(two_weeks, 4)
         answer = first.assign(tickets, agents, now=NOW, request_id="shared-1")

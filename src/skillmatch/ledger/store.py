@@ -150,6 +150,10 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({self.url!r})"
 
+    def ping(self) -> None:
+        """Check that the database answers (a readiness probe); LedgerError if it does not."""
+        self._run("ping", lambda conn: conn.execute(sa.text("SELECT 1")).scalar_one(), write=False)
+
     # ------------------------------------------------------------------ routing rounds
 
     def record_round(self, request_id: str | None, request_hash: str, response: dict[str, Any],

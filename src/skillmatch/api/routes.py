@@ -1,0 +1,162 @@
+"""The endpoints of CONTRACT section 3; each takes the serving engine once and answers with its model_version.
+
+Handlers are plain functions (FastAPI runs them in its thread pool) because the engine's work is CPU and
+database bound.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+
+from skillmatch.api.auth import require_token
+from skillmatch.api.errors import ApiError
+from skillmatch.api.schemas import (
+    AgentProfileResponse, AssignRequest, AssignResponse, ErrorResponse, HealthResponse, ModelResponse, NextRequest,
+    NextResponse, OutcomeIn, OutcomesResponse,
+)
+from skillmatch.api.serving import EngineHolder
+from skillmatch.api.settings import ApiSettings
+from skillmatch.engine import Engine
+from skillmatch.errors import SkillmatchError
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text} for code, text in (
+        (401, "Missing or invalid bearer token."), (409, "The request_id was used for a different request."),
+        (413, "Over the size limits (tickets, agents, outcomes per request, or body bytes)."),
+        (422, "Invalid fields, each with its path."), (503, "No model loaded yet, or the ledger is unavailable."))}
+
+api = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], responses=_ERRORS)
+probes = APIRouter()
+
+
+def _holder(request: Request) -> EngineHolder:
+    return request.app.state.holder
+
+
+def _settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+def _no_model(holder: EngineHolder) -> ApiError:
+    why = f" ({holder.last_error})" if holder.last_error else ""
+    return ApiError(503, f"no model loaded yet from {holder.models_dir}{why}; train one and promote it",
+                    headers={"Retry-After": "5"})
+
+
+def _limit(what: str, n: int, limit: int) -> None:
+    if n > limit:
+        raise ApiError(413, f"{n} {what} in one request, over the limit of {limit}",
+                       [{"path": what, "message": "too many", "count": n, "limit": limit}])
+
+
+def _answered(request: Request, engine: Engine, body_request_id: str | None) -> None:
+    request.state.model_version = engine.model_version
+    request.state.body_request_id = body_request_id
+
+
+@api.post("/assign", response_model=AssignResponse, summary="One routing round",
+          description="Which agent takes which ticket; tickets that cannot be placed now come back with the reason.")
+def assign(body: AssignRequest, request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    _limit("tickets", len(body.tickets), settings.max_tickets)
+    _limit("agents", len(body.agents), settings.max_agents)
+    holder = _holder(request)
+    with holder.use() as engine:
+        if engine is None:
+            raise _no_model(holder)
+        _answered(request, engine, body.request_id)
+        result = engine.assign(body.tickets, body.agents, now=body.now, weights=body.weights, commit=body.commit,
+                               request_id=body.request_id)
+    request.app.state.metrics.observe_assignments(result["assignments"], result["unassigned"])
+    return result
+
+
+@api.post("/next", response_model=NextResponse, summary="Claim next / push next for one agent",
+          description="The one ticket this agent should take now, never one that a better-suited free agent in "
+                      "`others` should take instead.")
+def next_ticket(body: NextRequest, request: Request) -> dict[str, Any]:
+    settings = _settings(request)
+    _limit("queue", len(body.queue), settings.max_tickets)
+    _limit("others", len(body.others) + 1, settings.max_agents)
+    holder = _holder(request)
+    with holder.use() as engine:
+        if engine is None:
+            raise _no_model(holder)
+        _answered(request, engine, body.request_id)
+        result = engine.next(body.agent, body.queue, others=body.others, now=body.now, commit=body.commit,
+                             request_id=body.request_id, weights=body.weights)
+    request.app.state.metrics.observe_assignments([result["assignment"]] if result["assignment"] else [], [])
+    return result
+
+
+@api.post("/outcomes", response_model=OutcomesResponse, summary="Report what happened",
+          description="A JSON array of outcome rows (the interactions columns). Stored durably; reporting a "
+                      "ticket twice is idempotent.")
+def outcomes(rows: list[OutcomeIn], request: Request) -> dict[str, Any]:
+    _limit("outcomes", len(rows), _settings(request).max_tickets)
+    holder = _holder(request)
+    with holder.use() as engine:
+        if engine is None:
+            raise _no_model(holder)
+        _answered(request, engine, None)
+        result = engine.record_outcomes([r.model_dump(exclude_none=True) for r in rows])
+    metrics = request.app.state.metrics
+    metrics.outcomes.labels("inserted").inc(result["inserted"])
+    metrics.outcomes.labels("duplicate").inc(result["duplicates"])
+    return result
+
+
+@api.get("/agents/{agent_id}", response_model=AgentProfileResponse, summary="An agent's profile",
+         responses={404: {"model": ErrorResponse, "description": "Unknown agent."}})
+def agent_profile(request: Request, agent_id: str = Path(min_length=1, max_length=200)) -> dict[str, Any]:
+    holder = _holder(request)
+    with holder.use() as engine:
+        if engine is None:
+            raise _no_model(holder)
+        _answered(request, engine, None)
+        try:
+            profile = engine.agent_profile(agent_id)
+        except KeyError:
+            raise ApiError(404, f"unknown agent {agent_id!r}: not on the roster and no outcome reported") from None
+    audit = request.app.state.audit
+    profile["audit"] = audit.get(agent_id) if audit is not None else None
+    return profile
+
+
+@api.get("/model", response_model=ModelResponse, summary="The model version serving")
+def model(request: Request) -> dict[str, Any]:
+    holder = _holder(request)
+    loaded = holder.current
+    if loaded is None:
+        raise _no_model(holder)
+    request.state.model_version = loaded.engine.model_version
+    return {"model_version": loaded.engine.model_version, "path": str(loaded.path),
+            "loaded_at": loaded.loaded_at.isoformat(), "metadata": loaded.engine.metadata}
+
+
+@probes.get("/healthz", response_model=HealthResponse, summary="Liveness: the process answers")
+def healthz(request: Request) -> dict[str, Any]:
+    return {"status": "ok", "model_version": _holder(request).version}
+
+
+@probes.get("/readyz", response_model=HealthResponse, summary="Readiness: a model is loaded and the ledger answers",
+            responses={503: {"model": ErrorResponse, "description": "Not ready."}})
+def readyz(request: Request) -> dict[str, Any]:
+    holder = _holder(request)
+    if holder.current is None:
+        raise _no_model(holder)
+    try:
+        holder.ledger.ping()
+    except SkillmatchError as exc:
+        raise ApiError(503, f"the ledger does not answer: {exc}", headers={"Retry-After": "5"}) from None
+    return {"status": "ready", "model_version": holder.version}
+
+
+@probes.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_token)],
+            response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(request: Request) -> Response:
+    m = request.app.state.metrics
+    m.set_model(_holder(request).version)
+    return Response(m.render(), media_type=m.content_type)

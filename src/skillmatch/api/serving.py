@@ -1,0 +1,130 @@
+"""The engine a server answers with, and hot reload: a promoted model version replaces it between requests.
+
+A request takes the current engine once and keeps it to the end, so a swap never fails or mixes versions
+inside a request; the new engine is loaded completely (in a background thread) before it is swapped in.
+All engines share one ledger connection pool.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from skillmatch.config import PolicyConfig, load_policy_config
+from skillmatch.engine import Engine
+from skillmatch.errors import SkillmatchError
+from skillmatch.ledger import Ledger
+from skillmatch.models.folder import read_model_folder, resolve
+
+log = logging.getLogger("skillmatch.api")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An engine with the folder it was loaded from; `lock` serialises calls (the engine's live history mutates)."""
+
+    engine: Engine
+    path: Path
+    loaded_at: datetime
+    lock: threading.Lock
+
+
+class EngineHolder:
+    """Holds the serving engine; `refresh` loads the version `models_dir` points at when it changed."""
+
+    def __init__(self, models_dir: Path, ledger: Ledger, policy: PolicyConfig, engine: Engine | None = None,
+                 engine_path: Path | None = None) -> None:
+        self.models_dir = Path(models_dir)
+        self.ledger = ledger
+        self.policy = policy
+        self.last_error: str | None = None
+        self._current: Loaded | None = None
+        self._swap = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if engine is not None:
+            self._current = Loaded(engine, engine_path or self._target() or self.models_dir,
+                                   datetime.now(timezone.utc), threading.Lock())
+
+    @classmethod
+    def open(cls, models_dir: Path, database_url: str | None, policy_path: Path | None) -> EngineHolder:
+        """Connect the ledger, read the policy and load the promoted model if there is one yet."""
+        holder = cls(models_dir, Ledger.connect(database_url), load_policy_config(policy_path))
+        holder.refresh()
+        return holder
+
+    @property
+    def current(self) -> Loaded | None:
+        return self._current
+
+    @property
+    def version(self) -> str | None:
+        loaded = self._current
+        return loaded.engine.model_version if loaded is not None else None
+
+    @contextmanager
+    def use(self) -> Iterator[Engine | None]:
+        """The engine for one request (None while no model is loaded), held for the whole request."""
+        loaded = self._current
+        if loaded is None:
+            yield None
+            return
+        with loaded.lock:
+            yield loaded.engine
+
+    def _target(self) -> Path | None:
+        try:
+            path = resolve(self.models_dir)
+        except SkillmatchError:
+            return None
+        return path if path.is_dir() else None
+
+    def refresh(self) -> bool:
+        """Load the promoted version if it is not the one serving; True when it swapped. Never raises."""
+        target = self._target()
+        loaded = self._current
+        if target is None or (loaded is not None and loaded.path == target):
+            return False
+        with self._swap:
+            if self._current is not None and self._current.path == target:
+                return False
+            try:
+                model, metadata = read_model_folder(target)
+                engine = Engine(model, metadata, self.ledger, self.policy)
+            except (SkillmatchError, OSError) as exc:
+                if self.last_error != str(exc):
+                    log.error("cannot load the model at %s, still serving %s: %s", target, self.version, exc)
+                self.last_error = str(exc)
+                return False
+            previous = self.version
+            self._current = Loaded(engine, target, datetime.now(timezone.utc), threading.Lock())
+            self.last_error = None
+            log.info("serving model %s (was %s) from %s", engine.model_version, previous, target)
+            return True
+
+    def start(self, interval_s: float) -> None:
+        """Watch `models_dir` for a newly promoted version every `interval_s` seconds."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+
+        def watch() -> None:
+            while not self._stop.wait(interval_s):
+                self.refresh()
+
+        self._thread = threading.Thread(target=watch, name="skillmatch-model-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.ledger.close()
