@@ -176,6 +176,7 @@ class Engine:
     def agent_profile(self, agent_id: str, now: datetime | str | None = None) -> dict[str, Any]:
         """How the engine sees an agent: proficiency per topic with trend, difficulty carried against the fair share, growth."""
         now_dt = _as_utc(now if now is not None else datetime.now(timezone.utc))
+        self._catch_up()
         history = self.model.history
         mine = history.agent == agent_id
         if agent_id not in self.model.roster and not mine.any():

@@ -1,0 +1,148 @@
+"""`skillmatch serve` as real processes on 127.0.0.1: replicas sharing PostgreSQL, a promote under load, bind refusal."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from skillmatch.cli import app as cli
+from skillmatch.models.folder import promote
+
+from .conftest import NOW, add_version
+
+SKILLMATCH = Path(sys.executable).with_name("skillmatch")
+STARTUP_S = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(models_dir: Path, database_url: str, *extra: str) -> Iterator[httpx.Client]:
+    """A `skillmatch serve` process, ready (GET /readyz is 200), stopped and reaped on exit."""
+    port = _free_port()
+    env = {**os.environ, "SKILLMATCH_DATABASE_URL": database_url}
+    env.pop("SKILLMATCH_API_TOKENS", None)
+    process = subprocess.Popen([str(SKILLMATCH), "serve", "--models", str(models_dir), "--port", str(port),
+                                "--reload-interval", "0.2", "--log-level", "warning", *extra],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0)
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                if client.get("/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        yield client
+    finally:
+        client.close()
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_two_servers_sharing_postgresql_act_as_one(models_dir, postgres_schema_url, round_body, logged):
+    with serving(models_dir, postgres_schema_url) as first, serving(models_dir, postgres_schema_url) as second:
+        answer = first.post("/v1/assign", json=round_body)
+        assert answer.status_code == 200, answer.text
+        assert second.post("/v1/assign", json=round_body).json() == answer.json()
+        engine = sa.create_engine(postgres_schema_url)
+        with engine.connect() as conn:
+            decisions = conn.execute(sa.text("SELECT count(*) FROM decisions")).scalar_one()
+            rounds = conn.execute(sa.text("SELECT count(*) FROM rounds WHERE request_id = 'r-1'")).scalar_one()
+        engine.dispose()
+        assert (rounds, decisions) == (1, len(answer.json()["assignments"]))
+
+        row = logged.iloc[[0]].drop(columns=["message_words"]).copy()
+        row["ticket_id"] = "shared-outcome"
+        outcome = row.to_json(orient="records", date_format="iso")
+        agent, topic = row["agent_id"].iloc[0], row["topic"].iloc[0]
+
+        def outcomes_seen(client: httpx.Client) -> int:
+            topics = client.get(f"/v1/agents/{agent}").json()["topics"]
+            return next((t["outcomes"] for t in topics if t["topic"] == topic), 0)
+
+        before = outcomes_seen(second)
+        assert first.post("/v1/outcomes", content=outcome, headers={"content-type": "application/json"}).json()[
+            "inserted"] == 1
+        deadline = time.monotonic() + 10
+        while outcomes_seen(second) == before:
+            assert time.monotonic() < deadline, "the other server never saw the outcome"
+            time.sleep(0.3)
+        assert outcomes_seen(second) == before + 1
+
+
+def test_a_promote_during_a_steady_request_stream_fails_no_request(models_dir, trained, tmp_path, round_body):
+    new_version = add_version(models_dir, trained[0], "v2")
+    with serving(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}") as client:
+        old_version = client.get("/v1/model").json()["model_version"]
+        statuses: list[int] = []
+        versions: list[str] = []
+        stop = threading.Event()
+
+        def stream() -> None:
+            with httpx.Client(base_url=client.base_url, timeout=30.0) as own:
+                i = 0
+                while not stop.is_set():
+                    i += 1
+                    response = own.post("/v1/assign", json={**round_body, "request_id": f"stream-{i}"})
+                    statuses.append(response.status_code)
+                    if response.status_code == 200:
+                        versions.append(response.json()["model_version"])
+
+        workers = [threading.Thread(target=stream) for _ in range(3)]
+        for w in workers:
+            w.start()
+        time.sleep(1.0)
+        promote(models_dir, "v2")
+        deadline = time.monotonic() + 30
+        while new_version not in versions[-3:] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        stop.set()
+        for w in workers:
+            w.join()
+    assert statuses and set(statuses) == {200}, f"failed requests: {[s for s in statuses if s != 200]}"
+    assert versions[0] == old_version and versions[-1] == new_version
+    switched = versions.index(new_version)
+    assert old_version not in versions[switched + 3:]  # at most the in-flight requests answer with the old one
+
+
+def test_serving_a_public_address_without_tokens_is_refused(models_dir, monkeypatch):
+    monkeypatch.delenv("SKILLMATCH_API_TOKENS", raising=False)
+    monkeypatch.delenv("SKILLMATCH_API_TOKENS_FILE", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--models", str(models_dir), "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "refusing to serve on 0.0.0.0 without authentication" in result.output
+
+
+def test_several_workers_serve_and_share_the_metrics(models_dir, tmp_path, round_body, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    (tmp_path / "metrics").mkdir()
+    with serving(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", "--workers", "2") as client:
+        for i in range(6):
+            response = client.post("/v1/assign", json={**round_body, "request_id": f"w-{i}"})
+            assert response.status_code == 200, response.text
+        text = client.get("/metrics").text
+    assert 'skillmatch_http_requests_total{method="POST",route="/v1/assign",status="200"} 6.0' in text
