@@ -1,0 +1,153 @@
+"""Load test of `skillmatch serve` on loopback, next to the in-process engine measured in the same run.
+
+    .venv/bin/python benchmarks/api_load.py --models models/latest [--seconds 10 --clients 4 --workers 1]
+
+Two phases, each bounded by --seconds: `/v1/assign` rounds of 50 tickets x 100 agents from one client
+(closed loop), and `/v1/next` for one agent with a queue of 200 tickets and 10 other free agents from
+--clients concurrent clients. Prints req/s, p50 and p99, the in-process `Engine.assign` / `Engine.next`
+p50 and p99 of the same payloads, and the ratio of the medians. Decisions are not committed (`commit:
+false`) so that the figures are routing, not disk flushes; pass --commit to include the ledger writes.
+Targets on 2 cores: `/v1/assign` 50x100 p99 under 20 ms; `/v1/next` at least 500 req/s with p99 under 10 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from engine_round import NOW, _round as random_round
+from skillmatch.config import PolicyConfig
+from skillmatch.engine import Engine
+
+SKILLMATCH = Path(sys.executable).with_name("skillmatch")
+OTHERS = 10
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(models: Path, ledger: str, workers: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "SKILLMATCH_DATABASE_URL": ledger}
+    process = subprocess.Popen([str(SKILLMATCH), "serve", "--models", str(models), "--port", str(port),
+                                "--workers", str(workers), "--log-level", "warning"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not become ready within 120 s")
+
+
+def _drive(base: str, path: str, bodies: Callable[[int], dict], clients: int, seconds: float) -> tuple[list[float], int]:
+    """Closed-loop clients posting until `seconds` pass; returns the latencies and the number of failures."""
+    latencies: list[float] = []
+    failures = [0]
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        mine, bad, i = [], 0, 0
+        with httpx.Client(base_url=base, timeout=30.0) as http:
+            while time.monotonic() < stop:
+                i += 1
+                start = time.perf_counter()
+                response = http.post(path, json=bodies(k * 1_000_000 + i))
+                mine.append(time.perf_counter() - start)
+                bad += response.status_code != 200
+        with lock:
+            latencies.extend(mine)
+            failures[0] += bad
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, failures[0]
+
+
+def _in_process(call: Callable[[], object], seconds: float) -> list[float]:
+    call()
+    out, stop = [], time.monotonic() + seconds
+    while time.monotonic() < stop:
+        start = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _ms(values: list[float], q: float) -> float:
+    return float(np.quantile(values, q)) * 1000.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", type=Path, required=True, help="a models directory or model folder")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients of the /v1/next phase")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--commit", action="store_true", help="record decisions in the ledger")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine.load(args.models, database_url=f"sqlite:///{tmp}/in-process.db", policy=PolicyConfig())
+        tickets, agents = random_round(rng, engine, 50, 100)
+        queue, crew = random_round(rng, engine, 200, OTHERS + 1)
+        for a in crew:
+            a["free_slots"] = 1
+        now = NOW.isoformat()
+
+        def assign_body(i: int) -> dict:
+            return {"request_id": f"a-{i}", "now": now, "tickets": tickets, "agents": agents, "commit": args.commit}
+
+        def next_body(i: int) -> dict:
+            return {"request_id": f"n-{i}", "now": now, "agent": crew[0], "queue": queue, "others": crew[1:],
+                    "commit": args.commit}
+
+        local = {
+            "assign": _in_process(lambda: engine.assign(tickets, agents, now=NOW, commit=False), args.seconds / 2),
+            "next": _in_process(lambda: engine.next(crew[0], queue, others=crew[1:], now=NOW, commit=False),
+                                args.seconds / 2),
+        }
+        engine.close()
+        process, base = _start(args.models, f"sqlite:///{tmp}/served.db", args.workers)
+        try:
+            served = {"assign": _drive(base, "/v1/assign", assign_body, 1, args.seconds),
+                      "next": _drive(base, "/v1/next", next_body, args.clients, args.seconds)}
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    print(f"workers={args.workers} next clients={args.clients} commit={args.commit} phase={args.seconds:.0f}s")
+    print(f"{'route':<22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5} {'engine p50':>11} "
+          f"{'engine p99':>11} {'ratio p50':>10} {'target':>24}")
+    targets = {"assign": "p99 < 20 ms", "next": ">= 500 req/s, p99 < 10 ms"}
+    labels = {"assign": "/v1/assign 50x100", "next": "/v1/next queue 200"}
+    for name, (latencies, failures) in served.items():
+        rate = len(latencies) / args.seconds
+        ratio = statistics.median(latencies) / statistics.median(local[name])
+        print(f"{labels[name]:<22} {rate:>7.0f} {_ms(latencies, .5):>7.1f} {_ms(latencies, .99):>7.1f} {failures:>5} "
+              f"{_ms(local[name], .5):>9.1f}ms {_ms(local[name], .99):>9.1f}ms {ratio:>10.2f} {targets[name]:>24}")
+
+
+if __name__ == "__main__":
+    main()
