@@ -303,6 +303,50 @@ def _serve_logging(level: str) -> dict[str, Any]:
     }
 
 
+@app.command(epilog="Example: skillmatch audit --events data/sample/events.csv.gz --interactions "
+             "data/sample/interactions.csv.gz --agents data/sample/agents.csv --out runs/audit "
+             "--config training/simulated.toml")
+@_edge
+def audit(
+    events: Annotated[Path, typer.Option(help="Queue events log (queued, viewed, claimed, assigned, unassigned, "
+                                               "transferred, closed, agent_online, agent_offline).")],
+    interactions: Annotated[Path, typer.Option(help="Interactions log: ticket fields for difficulty, who closed what.")],
+    agents: Annotated[Path, typer.Option(help="Agents roster: languages, certifications and capacity decide "
+                                               "what each agent could have taken.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for agents.csv, audit.json and audit.html.")],
+    models: Annotated[Path | None, typer.Option(help="Model folder (or a models directory with `latest`) whose "
+                                                     "difficulty model rates the tickets; without it a difficulty "
+                                                     "model is fitted on these logs.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Training config (TOML) for that fit, e.g. "
+                                                     "training/simulated.toml (ignored with --models).")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Agents shown in the terminal table (flagged ones always).")] = 25,
+) -> None:
+    """Per-agent cherry-picking indicators and one index with intervals, from the queue's events (for coaching)."""
+    from skillmatch.audit import check_audit_logs, difficulty_from_model, fit_difficulty, run_audit, write_audit
+    from skillmatch.audit.table import agents_table
+    from skillmatch.config import load_train_config
+    from skillmatch.logs import load_logs
+    from skillmatch.models.folder import read_model_folder, resolve
+
+    if models is None:
+        train_config = load_train_config(config)  # a bad config fails before the logs are read
+        logs = load_logs(interactions, agents, events)
+        check_audit_logs(logs)  # and unusable events before a model is fitted
+        difficulty = fit_difficulty(logs, train_config, progress=_say)
+    else:
+        logs = load_logs(interactions, agents, events)
+        check_audit_logs(logs)
+        model, metadata = read_model_folder(models)
+        difficulty = difficulty_from_model(model, logs.interactions,  # type: ignore[arg-type]
+                                           f"model folder {resolve(models)} (version {metadata.get('version')})")
+    result = run_audit(logs, difficulty, progress=_say)
+    _say("writing the report")
+    paths = write_audit(result, out_dir)
+    out.print(agents_table(result, limit=top))
+    out.print(f"report: {escape(str(paths['html']))}\nper-agent table: {escape(str(paths['agents']))}\n"
+              f"summary: {escape(str(paths['json']))}", highlight=False, soft_wrap=True)
+
+
 def _progress_bar(label: str, total: int) -> Callable[[int], None]:
     """A rich progress bar driven by a callback `advance(n)`; silent when stderr is not a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -234,3 +234,19 @@ def test_the_contract_example_is_accepted(client, two_weeks):
     example["now"] = NOW.isoformat()
     response = client.post("/v1/assign", json=example)
     assert response.status_code == 200, response.text
+
+
+def test_agent_profile_shows_the_audit_index_when_given(settings, two_weeks, trained, tmp_path):
+    from skillmatch.audit import difficulty_from_model, run_audit, write_audit
+    from skillmatch.logs import load_logs
+    from skillmatch.models.folder import read_model_folder
+
+    paths = two_weeks[1]
+    logs = load_logs(paths["interactions"], paths["agents"], paths["events"])
+    model, _ = read_model_folder(trained[0])
+    write_audit(run_audit(logs, difficulty_from_model(model, logs.interactions, "test model")), tmp_path / "audit")
+    audited = ApiSettings(**{**settings.__dict__, "audit_dir": tmp_path / "audit"})
+    agent = two_weeks[0].agents["agent_id"].iloc[0]
+    with TestClient(create_app(audited)) as client:
+        audit = client.get(f"/v1/agents/{agent}").json()["audit"]
+    assert audit is not None and "index" in str(audit)
