@@ -77,7 +77,11 @@ def render_card(metadata: dict[str, Any], result: TrainingResult) -> str:
         lines.append(f"| {name} | {_f(values['auc'])} | {_f(values['log_loss'])} | {_f(values['brier'])} | "
                      f"{_f(values['calibration_error'])} |")
     lift = ", ".join(f"{_f(v)} over {k.replace('_', ' ')}" for k, v in res["auc_lift"].items())
-    lines += ["", f"AUC lift: {lift}.", "", "## Handle time on the held-out slice",
+    lines += ["", f"AUC lift: {lift}.", "",
+              "Baselines: *topic only* and *agent only* are the training resolution rates of the ticket's topic and "
+              "of the handling agent; *ticket only* is the difficulty model's P(resolved) for a typical agent (every "
+              "ticket feature, no agent), so the lift over it is what knowing the agent adds.",
+              "", "## Handle time on the held-out slice",
               "| model | mean absolute error (s) |", "|---|---|",
               f"| agent fit | {_f(handle['model']['mae_s'], 1)} |"]
     lines += [f"| baseline: {k.replace('_', ' ')} | {_f(v['mae_s'], 1)} |" for k, v in handle["baselines"].items()]

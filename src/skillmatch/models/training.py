@@ -1,8 +1,9 @@
 """The training pipeline: validated logs -> point-in-time features -> models -> held-out evaluation.
 
-The time axis decides everything: the last `eval_fraction` of the logs' time span is held out for
-evaluation (never a random split), the end of the training part calibrates probabilities, and every
-history feature of a row comes only from outcomes that closed before the row was created.
+The time axis decides everything: the latest `eval_fraction` of the interactions (a cut in time, at that
+quantile of created_at, so an uneven volume over time still leaves a usable slice) is held out for
+evaluation (never a random split), the latest part of the training rows calibrates probabilities, and
+every history feature of a row comes only from outcomes that closed before the row was created.
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def _prepare(logs: Logs, config: TrainConfig) -> _Prepared:
     start = np.where(np.isnan(assigned), created, assigned)
     closed = np.where(np.isnan(closed), start + handle, closed)
 
-    split_s = created[0] + (1.0 - config.split.eval_fraction) * (created[-1] - created[0])
+    split_s = float(np.quantile(created, 1.0 - config.split.eval_fraction))
     train = created < split_s
     held_out = ~train
     if held_out.sum() < minimum.eval_rows:
@@ -88,7 +89,7 @@ def _prepare(logs: Logs, config: TrainConfig) -> _Prepared:
                                     expected=f"at least {minimum.eval_rows} rows after the split "
                                              f"(split.eval_fraction = {config.split.eval_fraction})",
                                     got=f"{int(held_out.sum())} rows")
-    cal_s = created[0] + (1.0 - config.split.calibration_fraction) * (split_s - created[0])
+    cal_s = float(np.quantile(created[train], 1.0 - config.split.calibration_fraction)) if train.any() else split_s
     cal = train & (created >= cal_s)
     fit = train & ~cal
     if cal.sum() < 50 or fit.sum() < 50:
@@ -194,9 +195,11 @@ def _evaluate(p: _Prepared, X: pd.DataFrame, agent_fit: AgentFitModel, rows: pd.
     y = resolved[ev]
     topic_rate = smoothed_rates(rows.loc[tr, "topic"], resolved[tr].astype(float), rows.loc[ev, "topic"])
     agent_rate = smoothed_rates(rows.loc[tr, "agent_id"], resolved[tr].astype(float), rows.loc[ev, "agent_id"])
+    ticket_rate = X.loc[ev, "p_resolve_ref"].to_numpy(dtype=float)  # the difficulty model: a typical agent
     resolution = with_lift(resolution_metrics(y, pred["p_resolve"].to_numpy()),
                            {"topic_only": resolution_metrics(y, topic_rate),
-                            "agent_only": resolution_metrics(y, agent_rate)})
+                            "agent_only": resolution_metrics(y, agent_rate),
+                            "ticket_only": resolution_metrics(y, ticket_rate)})
     topic_channel = rows["topic"].astype(str) + "/" + rows["channel"].astype(str) if "channel" in rows.columns \
         else rows["topic"].astype(str)
     handle_time = {
