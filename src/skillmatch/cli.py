@@ -251,6 +251,8 @@ def serve(
     reload_interval: Annotated[float, typer.Option(min=0.05, help="Seconds between checks for a newly "
                                                    "promoted model.")] = 1.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    alert_webhook: Annotated[str | None, typer.Option(help="POST new supervisor alerts (SLA risk, overload) here as "
+                                                      "JSON, retried with backoff; never slows routing.")] = None,
 ) -> None:
     """Serve the HTTP API (CONTRACT section 3): OpenAPI at /docs, JSON access logs on stderr."""
     import tempfile
@@ -272,7 +274,8 @@ def serve(
     settings = ApiSettings.from_env(models_dir=models_dir, policy_path=policy, audit_dir=audit,
                                     tokens=env_tokens() | read_tokens(None, tokens_file), max_tickets=max_tickets,
                                     max_agents=max_agents, max_body_bytes=max_body_bytes,
-                                    reload_interval_s=reload_interval)
+                                    reload_interval_s=reload_interval,
+                                    **({"alert_webhook": alert_webhook} if alert_webhook else {}))
     check_bind(host, settings)
     Ledger.connect(settings.database_url).close()
     if audit is not None:
@@ -391,6 +394,55 @@ def adapt(
     out.print(f"choices and counts: {escape(str(paths['ADAPTED.md']))}\nnext: skillmatch validate --interactions "
               f"{escape(str(paths['interactions.csv.gz']))} --agents {escape(str(paths['agents.csv']))}"
               f"{escape(events)}", highlight=False)
+
+
+report_app = typer.Typer(name="report", help="Reports for people: the team report for supervisors and coaching.",
+                         no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("team", epilog="Example: skillmatch report team --models models --database-url "
+                    "sqlite:///skillmatch-ledger.db --out runs/team --now 2026-11-23T15:00:00Z")
+@_edge
+def report_team(
+    models: Annotated[Path, typer.Option(help="A models directory (its `latest`) or one model folder.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write team.html into.")],
+    database_url: Annotated[str | None, typer.Option(help="The ledger (default: SKILLMATCH_DATABASE_URL, else "
+                                                          "sqlite:///skillmatch-ledger.db).")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy config (TOML) the engine routes with.")] = None,
+    now: Annotated[str | None, typer.Option(help="The moment to report on (ISO-8601; default: now).")] = None,
+) -> None:
+    """A self-contained HTML team report: SLA alerts, hand-backs, fair shares, growth, mentors, each agent in words."""
+    from datetime import datetime, timezone
+
+    from skillmatch.engine import Engine
+    from skillmatch.supervision import Supervisor
+    from skillmatch.supervision.report import team_view, write_team_report
+
+    if not models.exists():
+        raise InputError("no such models directory or model folder", file=models,
+                         expected="a folder written by `skillmatch train` (or a directory with `latest`)")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("the report folder is a file", file=out_dir, expected="a folder (created if missing)")
+    moment = datetime.now(timezone.utc)
+    if now is not None:
+        try:
+            moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError("not a timestamp", column="--now", expected="ISO-8601, e.g. 2026-11-23T15:00:00Z",
+                             got=now) from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    engine = Engine.load(models, database_url=database_url, policy=policy)
+    try:
+        _say("computing the team view")
+        view = team_view(Supervisor(engine), moment)
+        path = write_team_report(view, out_dir)
+    finally:
+        engine.close()
+    overloaded = [a["agent_id"] for a in view["agents"] if a["queue"]["overloaded"]]
+    _print_pairs(f"team report at {view['now']}", [
+        ("agents", str(len(view["agents"]))), ("alerts", str(len(view["alerts"]))),
+        ("overloaded", ", ".join(overloaded) or "none"), ("report", str(path))])
 
 
 def _progress_bar(label: str, total: int) -> Callable[[int], None]:

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from skillmatch.config import PolicyConfig, load_policy_config
 from skillmatch.config import Weights as PolicyWeights
 from skillmatch.errors import InputError, SkillmatchError
-from skillmatch.features import AgentProfile, OutcomeHistory, Roster, posix_seconds
+from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder, Roster, posix_seconds
 from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow
 from skillmatch.logs import validate_interactions
 from skillmatch.models.bundle import SkillmatchModel
@@ -31,6 +31,7 @@ from skillmatch.records import Agent, Ticket, Weights, utc
 from skillmatch.scoring import (
     UNASSIGNED_WORDS, RoundInputs, ScoreMatrix, assignment_reasons, eligibility, score_round, why_nobody,
 )
+from skillmatch.scoring.availability import available_share, prorated_quota
 from skillmatch.scoring.components import carried_mean, protected
 from skillmatch.solver import NO_ELIGIBLE_AGENT, NO_ELIGIBLE_TICKET, RoundSolution, claim_next, solve_round
 
@@ -52,15 +53,24 @@ class _Round:
     tickets: list[Ticket]
     agents: list[AgentProfile]
     free_slots: np.ndarray
-    frame: pd.DataFrame
     eligible: np.ndarray
     predicted: dict[str, np.ndarray]
     inputs: RoundInputs
     scores: ScoreMatrix
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The tickets as a frame (what `SkillmatchModel.predict_pairs` reads)."""
+        return _ticket_frame(self.tickets)
+
 
 class Engine:
     """Assigns tickets to agents for one model version, one policy and one ledger."""
+
+    fast_rounds = True
+    """Score a round with `SkillmatchModel.predict_round` (no pandas); False: the frame-based reference path."""
+    factored = True
+    """... and with the factored tree scoring where numba is installed (`skillmatch.models.factored`)."""
 
     def __init__(self, model: SkillmatchModel, metadata: dict[str, Any], ledger: Ledger, policy: PolicyConfig) -> None:
         self.model = model
@@ -98,7 +108,7 @@ class Engine:
         _unique([t.ticket_id for t in parsed_tickets], "tickets", "ticket_id")
         _unique([a.agent_id for a in parsed_agents], "agents", "agent_id")
         request_hash = _hash({"call": "assign", "tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
-                              "weights": parsed_weights, "commit": commit})
+                              "weights": parsed_weights, "commit": commit}) if request_id is not None or commit else ""
         stored = self._replay(request_id, request_hash)
         if stored is not None:
             return stored
@@ -126,7 +136,7 @@ class Engine:
         # Without `now` the server clock decides; it is left out of the hash so that a retry is a replay.
         request_hash = _hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
                               "now": now_dt if now is not None else None, "weights": parsed_weights,
-                              "commit": commit})
+                              "commit": commit}) if request_id is not None or commit else ""
         stored = self._replay(request_id, request_hash)
         if stored is not None:
             return stored
@@ -202,6 +212,7 @@ class Engine:
         center_mean = self._center_mean()
         hard = self.model.difficulty_at(self.policy.hard_quantile)
         used = self.ledger.growth_used(window)
+        share = self.available_shares([agent_id], now_dt)[0]
         return {
             "model_version": self.model_version, "agent_id": agent_id,
             "languages": list(profile.languages), "capacity": profile.capacity,
@@ -212,11 +223,19 @@ class Engine:
                                            if mine_counter and mine_counter.n_assigned else None),
                        "fair_share_mean_difficulty": center_mean,
                        "hard_tickets": mine_counter.hard_n if mine_counter else 0,
-                       "hard_threshold": hard},
+                       "hard_threshold": hard, "available_share": round(float(share), 4)},
             "growth": {"topics": list(profile.growth_topics),
                        "stretch_tickets_in_window": {t: n for (a, t), n in used.items() if a == agent_id},
-                       "quota_per_window": self.policy.guardrails.quota_per_window},
+                       "quota_per_window": prorated_quota(self.policy.guardrails.quota_per_window, share)},
         }
+
+    def pair_scores(self, tickets: Sequence[Mapping[str, Any] | Ticket], agents: Sequence[Mapping[str, Any] | Agent],
+                    now: datetime | str) -> dict[str, np.ndarray]:
+        """A round's score matrices without solving or recording, for what-if plans (a supervisor's hand-back)."""
+        rnd = self._score([_parse(Ticket, t, "tickets", i) for i, t in enumerate(tickets)],
+                          [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)], _as_utc(now), Weights())
+        return {"total": rnd.scores.total, "eligible": rnd.eligible, "p_resolve": rnd.predicted["p_resolve"],
+                "handle_time_s": rnd.predicted["handle_time_s"], "free_slots": rnd.free_slots}
 
     # ------------------------------------------------------------------ internals
     def _sync_history(self) -> None:
@@ -252,6 +271,16 @@ class Engine:
     def _center_mean(self) -> float:
         return float(np.mean(self.model.difficulty_quantiles[1:-1]))
 
+    def available_shares(self, agent_ids: Sequence[str], now: datetime) -> np.ndarray:
+        """Per agent, the share of the window holding `now` not marked out of the queue (pro-rates quotas, shares)."""
+        start = self._window_start(now)
+        end = start + timedelta(hours=self.policy.window_hours)
+        periods: dict[str, list[tuple[float, float]]] = {}
+        for p in self.ledger.unavailable(start, end, agent_ids if len(agent_ids) <= 500 else None):
+            periods.setdefault(p.agent_id, []).append((p.start_at.timestamp(), p.end_at.timestamp()))
+        return np.array([available_share(periods.get(a, ()), start.timestamp(), end.timestamp())
+                         for a in agent_ids], dtype=float)
+
     def _profiles(self, agents: list[Agent]) -> tuple[list[AgentProfile], np.ndarray]:
         """Merge each sent agent with its roster profile (fields not sent come from the roster)."""
         profiles, slots = [], []
@@ -275,11 +304,6 @@ class Engine:
         self._catch_up()
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
-        frame = pd.DataFrame([t.model_dump() for t in tickets]) if tickets else pd.DataFrame(
-            columns=["ticket_id", "created_at", "topic", "language", "priority", "channel", "customer_tier",
-                     "sentiment", "customer_id"])
-        if n_t:
-            frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
         restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
         mask = eligibility([t.language for t in tickets], [t.topic for t in tickets],
                            [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
@@ -289,17 +313,26 @@ class Engine:
         difficulty = np.full(n_t, self._center_mean())
         handle_ref = np.full(n_t, 600.0)
         pair_t, pair_a = np.nonzero(mask)
-        if n_t:
+        if n_t and self.fast_rounds and self.model.round_ready():
+            out = self.model.predict_round(_ticket_columns(tickets, self.model.builder),
+                                           np.array([t.created_at.timestamp() for t in tickets]), profiles, pair_t,
+                                           pair_a, now_s, factored=self.factored)
+            difficulty = 1.0 - out.p_resolve_ref
+            handle_ref = np.exp(out.log_handle_ref)
+            for key in predicted:
+                predicted[key][pair_t, pair_a] = out.pairs[key]
+        elif n_t:  # the reference path: pandas frames and LightGBM over assembled pair rows
+            frame = _ticket_frame(tickets)
             ticket_reference = self.model.ticket_reference(frame, np.full(n_t, now_s))
             reference = ticket_reference[1]
             difficulty = 1.0 - reference["p_resolve_ref"].to_numpy()
             handle_ref = np.exp(reference["log_handle_ref"].to_numpy())
-        if len(pair_t):
-            ids = np.array([p.agent_id for p in profiles], dtype=object)
-            out = self.model.predict_pairs(frame, pair_t, ids[pair_a], np.full(n_t, now_s), roster=Roster(profiles),
-                                           reference=ticket_reference)
-            for key in predicted:
-                predicted[key][pair_t, pair_a] = out[key].to_numpy()
+            if len(pair_t):
+                ids = np.array([p.agent_id for p in profiles], dtype=object)
+                pairs = self.model.predict_pairs(frame, pair_t, ids[pair_a], np.full(n_t, now_s),
+                                                 roster=Roster(profiles), reference=ticket_reference)
+                for key in predicted:
+                    predicted[key][pair_t, pair_a] = pairs[key].to_numpy()
         window = self._window_start(now)
         counters = self.ledger.fair_share(window)
         used = self.ledger.growth_used(window)
@@ -309,10 +342,11 @@ class Engine:
                                          for p in profiles]),
                                np.array([counters[p.agent_id].n_assigned if p.agent_id in counters else 0
                                          for p in profiles], dtype=float), center_mean)
-        quota = self.policy.guardrails.quota_per_window
-        quota_left = np.array([quota - sum(n for (a, _), n in used.items() if a == p.agent_id) for p in profiles])
-        in_growth = np.array([[t.topic in p.growth_topics for p in profiles] for t in tickets], dtype=bool) \
-            if n_t and n_a else np.zeros((n_t, n_a), dtype=bool)
+        quota = [prorated_quota(self.policy.guardrails.quota_per_window, share)
+                 for share in self.available_shares([p.agent_id for p in profiles], now)]
+        quota_left = np.array([q - sum(n for (a, _), n in used.items() if a == p.agent_id)
+                               for q, p in zip(quota, profiles)])
+        in_growth = _in_growth_topic([t.topic for t in tickets], profiles)
         priority = np.array([t.priority for t in tickets], dtype=float)
         sentiment = np.array([np.nan if t.sentiment is None else t.sentiment for t in tickets], dtype=float)
         sla = np.array([self.policy.sla_targets_s.get((t.channel or "").lower(), self.policy.default_sla_s)
@@ -328,7 +362,7 @@ class Engine:
         policy_weights = PolicyWeights(**{k: v if v is not None else getattr(self.policy.weights, k)
                                           for k, v in weights.model_dump().items()})
         scores = score_round(inputs, self.policy, policy_weights)
-        return _Round(tickets, profiles, free_slots, frame, mask, predicted, inputs, scores)
+        return _Round(tickets, profiles, free_slots, mask, predicted, inputs, scores)
 
     def _within_growth_quota(self, rnd: _Round, solution: RoundSolution) -> tuple[_Round, RoundSolution]:
         """Keep at most the quota left of stretch tickets per agent: the best ones the solve chose; re-solve once."""
@@ -371,7 +405,8 @@ class Engine:
                     reason = UNASSIGNED_WORDS[code]
                 unassigned.append({"ticket_id": ticket.ticket_id, "reason": reason})
                 continue
-            others = np.delete(p["p_resolve"][i], a)
+            others = rnd.eligible[i].copy()
+            others[a] = False
             assignments.append({
                 "ticket_id": ticket.ticket_id, "agent_id": rnd.agents[a].agent_id,
                 "score": round(float(s.total[i, a]), 4),
@@ -385,7 +420,7 @@ class Engine:
                 "hard": bool(rnd.inputs.difficulty[i] >= hard),
                 "reasons": assignment_reasons(
                     language=ticket.language, topic=ticket.topic, p_resolve=float(p["p_resolve"][i, a]),
-                    p_resolve_others=others[rnd.eligible[i, np.arange(len(rnd.agents)) != a]],
+                    p_resolve_others=p["p_resolve"][i][others],
                     fairness=float(s.fairness[i, a]), stretch=bool(s.stretch[i, a]), urgency=float(s.urgency[i, a]),
                     waited_over_target=bool(rnd.inputs.waited_s[i] > rnd.inputs.sla_s[i]),
                     served_customer_before=(rnd.agents[a].agent_id, ticket.customer_id) in self._served),
@@ -425,7 +460,8 @@ class Engine:
                 score=shown["score"], components=shown["components"], predicted=shown["predicted"],
                 difficulty=float(rnd.inputs.difficulty[i]), hard=bool(rnd.inputs.difficulty[i] >= hard),
                 stretch=bool(rnd.scores.stretch[i, a]), reasons=shown["reasons"], model_version=self.model_version,
-                decided_at=now))
+                decided_at=now, channel=ticket.channel, created_at=ticket.created_at, customer_id=ticket.customer_id,
+                priority=ticket.priority, capacity=rnd.agents[a].capacity, ticket=ticket.model_dump(mode="json")))
         record = self.ledger.record_round(request_id, request_hash, response, self.model_version, now, rows,
                                           self._window_start(now))
         if record.existing:  # another replica recorded this request_id first
@@ -433,6 +469,34 @@ class Engine:
                 raise ConflictError(f"request_id {request_id!r} was already used for a different request")
             return record.response
         return response
+
+
+def _in_growth_topic(topics: Sequence[str], profiles: Sequence[AgentProfile]) -> np.ndarray:
+    """(n_tickets, n_agents) bool: the ticket's topic is one of the agent's growth topics (per distinct topic)."""
+    if not topics or not profiles:
+        return np.zeros((len(topics), len(profiles)), dtype=bool)
+    distinct = {t: i for i, t in enumerate(dict.fromkeys(topics))}
+    per_topic = np.array([[t in p.growth_topics for p in profiles] for t in distinct], dtype=bool)
+    return per_topic[np.fromiter((distinct[t] for t in topics), dtype=np.int64, count=len(topics))]
+
+
+def _ticket_frame(tickets: Sequence[Ticket]) -> pd.DataFrame:
+    """A round's tickets as a frame with a UTC `created_at` column."""
+    if not tickets:
+        return pd.DataFrame(columns=["ticket_id", "created_at", "topic", "language", "priority", "channel",
+                                     "customer_tier", "sentiment", "customer_id"])
+    frame = pd.DataFrame([t.model_dump() for t in tickets])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame
+
+
+def _ticket_columns(tickets: Sequence[Ticket], builder: PairFeatureBuilder) -> dict[str, list[Any]]:
+    """The ticket fields the features read, one list per field (None where a ticket did not send an extra field)."""
+    names = {"topic", "language", "channel", "customer_tier", "priority", "sentiment", "customer_id",
+             *builder.extra_categorical, *builder.extra_numeric}
+    declared = Ticket.model_fields
+    return {name: ([getattr(t, name) for t in tickets] if name in declared
+                   else [(t.model_extra or {}).get(name) for t in tickets]) for name in names}
 
 
 def _as_history(rows: Sequence[OutcomeRow]) -> OutcomeHistory:

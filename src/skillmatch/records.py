@@ -8,6 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from skillmatch.logs.schema import DEFAULT_LANGUAGE, DEFAULT_PRIORITY
 
 
+MAX_SLOTS = 1000
+"""Most concurrent tickets one agent may hold (a bound that keeps slot counts within machine integers)."""
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
@@ -45,10 +49,10 @@ class Agent(BaseModel):
 
     agent_id: str = Field(min_length=1)
     languages: list[str] | None = None
-    free_slots: int | None = Field(None, ge=0)
+    free_slots: int | None = Field(None, ge=0, le=MAX_SLOTS)
     growth_topics: list[str] | None = None
     certifications: list[str] | None = None
-    capacity: int | None = Field(None, ge=1)
+    capacity: int | None = Field(None, ge=1, le=MAX_SLOTS)
 
 
 class Weights(BaseModel):

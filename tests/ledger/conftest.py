@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from skillmatch.ledger import Ledger, safe_url
 
 POSTGRES_URL = os.environ.get("SKILLMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ("rounds", "decisions", "outcomes", "fair_share", "growth_quota")
+TABLES = ("rounds", "decisions", "outcomes", "fair_share", "growth_quota", "work_items", "unavailability",
+          "alert_claims")
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from skillmatch.api.metrics import ApiMetrics
 from skillmatch.api.routes import api, probes
 from skillmatch.api.serving import EngineHolder
 from skillmatch.api.settings import ApiSettings
+from skillmatch.api.supervision_routes import supervision
 from skillmatch.engine import Engine
 
 log = logging.getLogger("skillmatch.api")
@@ -51,6 +52,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.state.holder = None
     install_error_handlers(app)
     app.include_router(api)
+    app.include_router(supervision)
     app.include_router(probes)
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        model_version=lambda: holder_box["holder"].version if holder_box else None)

@@ -20,6 +20,7 @@ from skillmatch.api.serving import EngineHolder
 from skillmatch.api.settings import ApiSettings
 from skillmatch.engine import Engine
 from skillmatch.errors import SkillmatchError
+from skillmatch.supervision import Supervisor, agent_view
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text} for code, text in (
@@ -117,7 +118,7 @@ def agent_profile(request: Request, agent_id: str = Path(min_length=1, max_lengt
             raise _no_model(holder)
         _answered(request, engine, None)
         try:
-            profile = engine.agent_profile(agent_id)
+            profile = agent_view(Supervisor(engine), agent_id)
         except KeyError:
             raise ApiError(404, f"unknown agent {agent_id!r}: not on the roster and no outcome reported") from None
     audit = request.app.state.audit

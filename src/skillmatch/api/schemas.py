@@ -179,3 +179,72 @@ class ErrorResponse(BaseModel):
 
     error: ErrorBody
     model_version: str | None = None
+
+
+class Alert(BaseModel):
+    """A ticket likely to miss (or past) its channel's answer-time target, or an overloaded agent."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "key": "sla_risk:T1", "kind": "sla_risk", "agent_id": "A7", "ticket_id": "T1", "customer_id": "C9",
+        "channel": "chat", "p_miss": 0.84, "position": 3, "deadline": "2026-11-23T10:03:00+00:00",
+        "reason": "3 tickets ahead in A7's queue (about 24 min of work) and 1 min left to the chat target of "
+                  "2 min: 84% likely to miss it",
+        "suggested_action": "hand it back to A8", "to_agent_id": "A8"}]})
+
+    key: str = Field(description="Stable identity of the alert (the webhook sends each key once).")
+    kind: str = Field(description="sla_risk, sla_breached or overload.")
+    agent_id: str
+    ticket_id: str | None = None
+    reason: str
+    suggested_action: str
+
+
+class AlertsResponse(BaseModel):
+    model_version: str
+    now: str
+    threshold: float
+    alerts: list[Alert]
+
+
+class HandBackResponse(BaseModel):
+    """Which of an agent's waiting tickets to hand back and to whom, with the expected misses before and after."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model_version: str
+    now: str
+    agent_id: str
+    overloaded: bool
+    reasons: list[str]
+    hand_back: list[dict[str, Any]]
+    keep: list[str]
+    expected_misses_before: float
+    expected_misses_after: float
+
+
+class UnavailableRequest(BaseModel):
+    """A period the agent spends outside the queue (training, campaign, mentoring)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "start": "2026-11-23T13:00:00Z", "end": "2026-11-23T15:00:00Z", "reason": "training"}]})
+
+    start: datetime
+    end: datetime
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class UnavailableResponse(BaseModel):
+    model_version: str
+    period_id: int
+    agent_id: str
+    start: str
+    end: str
+    reason: str
+    available_share_of_window: float = Field(description="Share of the policy window holding `start` the agent is "
+                                                         "available (pro-rates fair share and growth quota).")
+
+
+class UnavailableListResponse(BaseModel):
+    model_version: str
+    agent_id: str
+    periods: list[dict[str, str]]

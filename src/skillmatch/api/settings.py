@@ -21,6 +21,8 @@ ENV_MAX_TICKETS = "SKILLMATCH_MAX_TICKETS"
 ENV_MAX_AGENTS = "SKILLMATCH_MAX_AGENTS"
 ENV_MAX_BODY_BYTES = "SKILLMATCH_MAX_BODY_BYTES"
 ENV_RELOAD_INTERVAL = "SKILLMATCH_RELOAD_INTERVAL_S"
+ENV_ALERT_WEBHOOK = "SKILLMATCH_ALERT_WEBHOOK"
+ENV_ALERT_INTERVAL = "SKILLMATCH_ALERT_INTERVAL_S"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class ApiSettings:
     max_agents: int = 2000
     max_body_bytes: int = 4_000_000
     reload_interval_s: float = 1.0
+    alert_webhook: str | None = None
+    alert_interval_s: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("max_tickets", "max_agents", "max_body_bytes"):
@@ -45,6 +49,12 @@ class ApiSettings:
         if self.reload_interval_s <= 0:
             raise ConfigError("must be positive", column="reload_interval_s", expected="seconds > 0",
                               got=self.reload_interval_s)
+        if self.alert_interval_s <= 0:
+            raise ConfigError("must be positive", column="alert_interval_s", expected="seconds > 0",
+                              got=self.alert_interval_s)
+        if self.alert_webhook is not None and not self.alert_webhook.startswith(("http://", "https://")):
+            raise ConfigError("not a webhook URL", column="alert_webhook", expected="an http:// or https:// URL",
+                              got=self.alert_webhook)
 
     @classmethod
     def from_env(cls, **overrides: object) -> ApiSettings:
@@ -56,10 +66,12 @@ class ApiSettings:
             "policy_path": Path(env[ENV_POLICY]) if env.get(ENV_POLICY) else None,
             "audit_dir": Path(env[ENV_AUDIT]) if env.get(ENV_AUDIT) else None,
             "tokens": env_tokens(),
+            "alert_webhook": env.get(ENV_ALERT_WEBHOOK) or None,
         }
         for name, var, kind in (("max_tickets", ENV_MAX_TICKETS, int), ("max_agents", ENV_MAX_AGENTS, int),
                                 ("max_body_bytes", ENV_MAX_BODY_BYTES, int),
-                                ("reload_interval_s", ENV_RELOAD_INTERVAL, float)):
+                                ("reload_interval_s", ENV_RELOAD_INTERVAL, float),
+                                ("alert_interval_s", ENV_ALERT_INTERVAL, float)):
             if env.get(var):
                 try:
                     values[name] = kind(env[var])
@@ -72,13 +84,16 @@ class ApiSettings:
         """The environment that makes `from_env` in a worker process return these settings."""
         env = {ENV_MODELS: str(self.models_dir), ENV_MAX_TICKETS: str(self.max_tickets),
                ENV_MAX_AGENTS: str(self.max_agents), ENV_MAX_BODY_BYTES: str(self.max_body_bytes),
-               ENV_RELOAD_INTERVAL: str(self.reload_interval_s), ENV_TOKENS: ",".join(sorted(self.tokens))}
+               ENV_RELOAD_INTERVAL: str(self.reload_interval_s), ENV_TOKENS: ",".join(sorted(self.tokens)),
+               ENV_ALERT_INTERVAL: str(self.alert_interval_s)}
         if self.database_url:
             env["SKILLMATCH_DATABASE_URL"] = self.database_url
         if self.policy_path:
             env[ENV_POLICY] = str(self.policy_path)
         if self.audit_dir:
             env[ENV_AUDIT] = str(self.audit_dir)
+        if self.alert_webhook:
+            env[ENV_ALERT_WEBHOOK] = self.alert_webhook
         return env
 
 

@@ -8,6 +8,7 @@ the live history at serving time (queries at `now`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -15,6 +16,8 @@ import pandas as pd
 
 CUSTOMER_WINDOW_S = 7 * 86400.0
 KEY_SEPARATOR = "\x1f"
+SMALL_QUERY = 20_000
+"""Up to this many keys a query looks them up in a dict (built once per history) rather than through pandas."""
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,30 @@ class _Grouped:
         self.sorted_key = code[self.order] * self.span + (times[self.order] - self.t0)
         self.csum = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values[self.order], axis=0)])
 
-    def query(self, keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per query: count, column sums and index of the last event with the same key and time < query time."""
-        code = self.index.get_indexer(keys)
+    def codes(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's position in `index`, -1 when unknown (`index.get_indexer`; a dict for a few keys, as a round asks)."""
+        if len(keys) > SMALL_QUERY:
+            return self.index.get_indexer(keys)
+        lookup = self.__dict__.get("_lookup")
+        if lookup is None:
+            lookup = self.__dict__["_lookup"] = dict(zip(self.index.tolist(), range(len(self.index))))
+        return np.fromiter((lookup.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=len(keys))
+
+    def block(self, keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per query: the positions [start, stop) in `order` of the events with its key and time < query time."""
+        code = self.codes(keys)
         known = code >= 0
         base = np.where(known, code, 0).astype(np.float64) * self.span
         offset = np.clip(times - self.t0, 0.0, self.span - 1.0)
         start = np.searchsorted(self.sorted_key, base, side="left")
         pos = np.searchsorted(self.sorted_key, base + offset, side="left")
-        count = np.where(known, pos - start, 0).astype(float)
+        return start, np.where(known, pos, start)
+
+    def query(self, keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per query: count, column sums and index of the last event with the same key and time < query time."""
+        start, pos = self.block(keys, times)
+        known = pos > start
+        count = (pos - start).astype(float)
         sums = np.where(known[:, None], self.csum[pos] - self.csum[start], 0.0)
         last = np.where(count > 0, self.order[np.maximum(pos - 1, 0)], -1)
         return count, sums, last
@@ -111,30 +129,111 @@ class HistoryIndex:
         self._agent = _Grouped(_keys(history.agent), history.closed_s, self._values)
         self._agent_customer = _Grouped(_keys(history.agent, customer), history.closed_s, self._values[:, :1])
         self._customer = _Grouped(_keys(customer), history.closed_s, self._values[:, :1])
+        self._last_closed = float(np.max(history.closed_s)) if len(history) else -np.inf
+        self._memo: dict[str, dict[object, tuple[float, ...]]] = {"agent_topic": {}, "agent": {}}
 
     def stats(self, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray, time_s: np.ndarray) -> PairStats:
         """History sums of each (agent, topic, customer) query from outcomes closed strictly before `time_s`."""
-        h = self.history
         time_s = np.asarray(time_s, dtype=float)
-        if len(h) == 0:
-            zero, never = np.zeros(len(time_s)), np.full(len(time_s), np.nan)
-            return PairStats(zero, zero, zero, zero, never, zero, zero, zero, zero, zero, never, zero)
-        n, sums, last = self._agent_topic.query(_keys(agent, topic), time_s)
-        a_n, a_sums, _ = self._agent.query(_keys(agent), time_s)
-        has_customer = pd.notna(customer)
-        cust = _keys(np.where(has_customer, customer, ""))
-        ac_n, _, ac_last = self._agent_customer.query(_keys(agent, np.where(has_customer, customer, "")), time_s)
-        c_now, _, _ = self._customer.query(cust, time_s)
-        c_then, _, _ = self._customer.query(cust, time_s - CUSTOMER_WINDOW_S)
-        ac_n[~has_customer] = 0
-        ac_last[~has_customer] = -1
+        at_n, at_sums, at_last_s = self.agent_topic(agent, topic, time_s)
+        a_n, a_sums = self.agent_totals(agent, time_s)
+        ac_n, ac_last_resolved = self.agent_customer(agent, customer, time_s)
         return PairStats(
-            at_n=n, at_resolved=sums[:, 0], at_resid_resolve=sums[:, 1], at_resid_handle=sums[:, 2],
-            at_last_s=np.where(last >= 0, h.closed_s[np.maximum(last, 0)], np.nan),
-            a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1], a_resid_handle=a_sums[:, 2],
-            ac_n=ac_n, ac_last_resolved=np.where(ac_last >= 0, h.resolved[np.maximum(ac_last, 0)], np.nan),
-            c_recent=np.where(has_customer, c_now - c_then, 0.0),
+            at_n=at_n, at_resolved=at_sums[:, 0], at_resid_resolve=at_sums[:, 1], at_resid_handle=at_sums[:, 2],
+            at_last_s=at_last_s, a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1],
+            a_resid_handle=a_sums[:, 2], ac_n=ac_n, ac_last_resolved=ac_last_resolved,
+            c_recent=self.customer_recent(customer, time_s),
         )
+
+    def agent_topic(self, agent: np.ndarray, topic: np.ndarray,
+                    time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per (agent, topic) query: outcomes before `time_s`, their sums (resolved, residuals) and the last one's close time."""
+        time_s = np.asarray(time_s, dtype=float)
+        if len(self.history) == 0:
+            return np.zeros(len(time_s)), np.zeros((len(time_s), 3)), np.full(len(time_s), np.nan)
+        if self._after_everything(time_s):
+            rows = self._remembered("agent_topic", list(zip(np.asarray(agent).tolist(), np.asarray(topic).tolist())),
+                                    lambda i: self._agent_topic_now(agent[i], topic[i], time_s[i]))
+            return rows[:, 0], rows[:, 1:4], rows[:, 4]
+        n, sums, last_s = self._agent_topic_now(agent, topic, time_s)
+        return n, sums, last_s
+
+    def _agent_topic_now(self, agent: np.ndarray, topic: np.ndarray,
+                         time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n, sums, last = self._agent_topic.query(_keys(agent, topic), time_s)
+        return n, sums, np.where(last >= 0, self.history.closed_s[np.maximum(last, 0)], np.nan)
+
+    def _after_everything(self, time_s: np.ndarray) -> bool:
+        """Every query comes after the last outcome closed: its answer no longer depends on its time.
+
+        That is how a serving engine asks (at `now`, with outcomes that closed before), so a few answers per
+        key are remembered; the index is rebuilt, and the memory dropped, whenever the history changes.
+        """
+        # a second after the last close every query reads the same position (the end of its key's block)
+        return 0 < len(time_s) <= SMALL_QUERY and float(time_s.min()) >= self._last_closed + 1.0
+
+    def _remembered(self, which: str, keys: list[object], compute: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+                    ) -> np.ndarray:
+        """Rows (count, sums..., last) per key, computing (and keeping) only the keys not seen before."""
+        memo = self._memo[which]
+        missing = np.array([i for i, k in enumerate(keys) if k not in memo], dtype=np.int64)
+        if len(missing):
+            parts = compute(missing)
+            rows = np.column_stack([p if p.ndim == 2 else p[:, None] for p in parts])
+            for i, row in zip(missing.tolist(), rows.tolist()):
+                memo[keys[i]] = tuple(row)
+        return np.array([memo[k] for k in keys], dtype=float).reshape(len(keys), -1)
+
+    def agent_totals(self, agent: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per agent query: outcomes before `time_s` in any topic and their sums (resolved, residuals)."""
+        time_s = np.asarray(time_s, dtype=float)
+        if len(self.history) == 0:
+            return np.zeros(len(time_s)), np.zeros((len(time_s), 3))
+        if self._after_everything(time_s):
+            rows = self._remembered("agent", np.asarray(agent).tolist(),
+                                    lambda i: self._agent.query(_keys(agent[i]), time_s[i])[:2])
+            return rows[:, 0], rows[:, 1:4]
+        n, sums, _ = self._agent.query(_keys(agent), time_s)
+        return n, sums
+
+    def agent_customer(self, agent: np.ndarray, customer: np.ndarray,
+                       time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per (agent, customer) query: outcomes before `time_s` and whether the last was resolved (nan when none)."""
+        time_s = np.asarray(time_s, dtype=float)
+        if len(self.history) == 0:
+            return np.zeros(len(time_s)), np.full(len(time_s), np.nan)
+        has_customer = pd.notna(customer)
+        n, _, last = self._agent_customer.query(_keys(agent, np.where(has_customer, customer, "")), time_s)
+        n[~has_customer] = 0
+        last[~has_customer] = -1
+        return n, np.where(last >= 0, self.history.resolved[np.maximum(last, 0)], np.nan)
+
+    def customer_recent(self, customer: np.ndarray, time_s: np.ndarray) -> np.ndarray:
+        """Per customer query: the customer's outcomes closed in the 7 days before `time_s` (0 without a customer)."""
+        time_s = np.asarray(time_s, dtype=float)
+        if len(self.history) == 0:
+            return np.zeros(len(time_s))
+        has_customer = pd.notna(customer)
+        keys = _keys(np.where(has_customer, customer, ""))
+        now, _, _ = self._customer.query(keys, time_s)
+        then, _, _ = self._customer.query(keys, time_s - CUSTOMER_WINDOW_S)
+        return np.where(has_customer, now - then, 0.0)
+
+    def served_by(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
+        """Per customer query: the agents with an outcome for that customer closed before `time_s` (unique).
+
+        Exactly the agents whose `agent_customer` count is positive, found without asking every agent.
+        """
+        time_s = np.asarray(time_s, dtype=float)
+        out = [np.array([], dtype=object)] * len(time_s)
+        if len(self.history) == 0:
+            return out
+        has_customer = pd.notna(customer)
+        start, stop = self._customer.block(_keys(np.where(has_customer, customer, "")), time_s)
+        for i in np.flatnonzero(has_customer & (stop > start)):
+            out[i] = np.array(list(dict.fromkeys(self.history.agent[self._customer.order[start[i]:stop[i]]].tolist())),
+                              dtype=object)
+        return out
 
 
 def stats_before(history: OutcomeHistory, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray,

@@ -3,7 +3,9 @@
 The only place SQLAlchemy is used; nothing connects at import time (`Ledger.connect` does).
 """
 from skillmatch.ledger.errors import LedgerError
-from skillmatch.ledger.records import DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord
+from skillmatch.ledger.records import (
+    DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, UnavailablePeriod, WorkItem,
+)
 from skillmatch.ledger.store import DEFAULT_URL, URL_ENV_VAR, Ledger, database_url, safe_url
 
 __all__ = [
@@ -16,6 +18,8 @@ __all__ = [
     "OutcomeReport",
     "OutcomeRow",
     "RoundRecord",
+    "UnavailablePeriod",
+    "WorkItem",
     "database_url",
     "safe_url",
 ]

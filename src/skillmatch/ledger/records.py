@@ -10,7 +10,9 @@ class DecisionRow:
     """One assignment of a routing round as recorded in the audit trail (the contract's assignment object).
 
     `difficulty` and `hard` feed the fair-share counters; `stretch` (a growth ticket in the agent's
-    growth topics) feeds the growth quota of (agent_id, topic).
+    growth topics) feeds the growth quota of (agent_id, topic). The optional ticket fields at the end
+    (channel, created_at, customer_id, priority, the agent's capacity, the ticket as routed) go to
+    `work_items` for supervision.
     """
 
     request_id: str | None
@@ -26,6 +28,12 @@ class DecisionRow:
     reasons: list[str]
     model_version: str
     decided_at: datetime
+    channel: str | None = None
+    created_at: datetime | None = None
+    customer_id: str | None = None
+    priority: int | None = None
+    capacity: int | None = None
+    ticket: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,3 +88,41 @@ class OutcomeReport:
     inserted: int
     duplicates: int
     inserted_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A ticket routed to an agent (its latest decision) and, once reported, how it closed.
+
+    `predicted_handle_s` is the handle time predicted at the decision; `closed_at` / `handle_time_s`
+    are None while no outcome has been reported (the ticket is open work).
+    """
+
+    ticket_id: str
+    agent_id: str
+    topic: str
+    channel: str | None
+    created_at: datetime
+    customer_id: str | None
+    priority: int | None
+    capacity: int | None
+    decided_at: datetime
+    predicted_handle_s: float | None
+    closed_at: datetime | None = None
+    handle_time_s: float | None = None
+    ticket: dict[str, object] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """No outcome reported yet."""
+        return self.closed_at is None
+
+
+@dataclass(frozen=True)
+class UnavailablePeriod:
+    """A period an agent spends outside the queue (training, campaign, mentoring), with the reason."""
+
+    agent_id: str
+    start_at: datetime
+    end_at: datetime
+    reason: str

@@ -37,8 +37,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from skillmatch.ledger.errors import LedgerError
-from skillmatch.ledger.records import DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord
-from skillmatch.ledger.tables import decisions, fair_share, growth_quota, metadata, outcomes, rounds
+from skillmatch.ledger.records import (
+    DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, UnavailablePeriod, WorkItem,
+)
+from skillmatch.ledger.tables import decisions, fair_share, growth_quota, metadata, outcomes, rounds, work_items
+from skillmatch.ledger.work import claim, insert_unavailable, select_unavailable, select_work, work_values
 
 DEFAULT_URL = "sqlite:///skillmatch-ledger.db"
 URL_ENV_VAR = "SKILLMATCH_DATABASE_URL"
@@ -185,6 +188,7 @@ class Ledger:
                 raise _DuplicateRequest(request_id) from error
             if assignments:
                 conn.execute(decisions.insert(), [_decision_values(round_id, row) for row in assignments])
+                conn.execute(work_items.insert(), [work_values(round_id, row) for row in assignments])
             self._add_counters(conn, window_start, fair, growth)
             return RoundRecord(existing=False, request_hash=request_hash, response=response)
 
@@ -268,11 +272,13 @@ class Ledger:
         return OutcomeReport(inserted=len(inserted_ids), duplicates=len(rows) - len(inserted_ids),
                              inserted_ids=inserted_ids)
 
-    def outcome_history(self, since: datetime | None = None) -> list[OutcomeRow]:
-        """Stored outcomes closed at or after `since` (all if None), ordered by closed_at then ticket_id."""
+    def outcome_history(self, since: datetime | None = None, agent_id: str | None = None) -> list[OutcomeRow]:
+        """Stored outcomes closed at or after `since` (all if None), of one agent or all, by closed_at, ticket_id."""
         stmt = sa.select(outcomes).order_by(outcomes.c.closed_at, outcomes.c.ticket_id)
         if since is not None:
             stmt = stmt.where(outcomes.c.closed_at >= since)
+        if agent_id is not None:
+            stmt = stmt.where(outcomes.c.agent_id == agent_id)
         return self._run("outcome_history",
                          lambda conn: [_outcome_row(r) for r in conn.execute(stmt).mappings()], write=False)
 
@@ -311,6 +317,30 @@ class Ledger:
             stmt = stmt.where(decisions.c.decided_at >= since)
         return self._run("agent_decisions",
                          lambda conn: [_decision_row(r) for r in conn.execute(stmt).mappings()], write=False)
+
+    # ------------------------------------------------------------------ supervision
+
+    def work_since(self, since: datetime, agent_id: str | None = None) -> list[WorkItem]:
+        """Tickets routed at or after `since` (latest decision each), oldest first; open ones have no closed_at."""
+        return self._run("work_since", lambda conn: select_work(conn, since, agent_id), write=False)
+
+    def record_unavailable(self, period: UnavailablePeriod) -> int:
+        """Store a period an agent spends outside the queue (end after start); returns its id."""
+        if not period.end_at > period.start_at:
+            raise ValueError(f"an unavailable period ends after it starts, got {period.start_at} .. {period.end_at}")
+        if not period.agent_id or not period.reason:
+            raise ValueError("an unavailable period needs an agent_id and a reason")
+        return self._run("record_unavailable", lambda conn: insert_unavailable(conn, period, _now()), write=True)
+
+    def unavailable(self, start: datetime, end: datetime,
+                    agent_ids: Sequence[str] | None = None) -> list[UnavailablePeriod]:
+        """Periods out of the queue that overlap [start, end), optionally of some agents only."""
+        return self._run("unavailable", lambda conn: select_unavailable(conn, start, end, agent_ids), write=False)
+
+    def claim_alerts(self, keys: Sequence[str], owner: str) -> set[str]:
+        """Take on delivering the alerts `keys` not yet claimed by any process; the ones claimed now."""
+        keys = sorted(set(keys))
+        return self._run("claim_alerts", lambda conn: claim(conn, self._insert, keys, owner, _now()), write=True)
 
     # ------------------------------------------------------------------ transactions
 

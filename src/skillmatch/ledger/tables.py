@@ -5,6 +5,9 @@ decisions     one row per assignment of a round: the audit trail, with component
 outcomes      one row per ticket_id: what happened; the live history the features read
 fair_share    per (agent, window): tickets assigned, summed difficulty, hard tickets
 growth_quota  per (agent, window, topic): stretch tickets given
+work_items    per decision: the ticket's channel, creation time, customer (supervision: SLA risk, queues)
+unavailability  periods an agent is out of the queue (training, campaigns, mentoring), with the reason
+alert_claims  alert keys one process took on to deliver (each alert is sent by one replica only)
 """
 from __future__ import annotations
 
@@ -126,4 +129,41 @@ growth_quota = sa.Table(
     sa.Column("topic", sa.String(_KEY), primary_key=True),
     sa.Column("stretch_n", sa.Integer(), nullable=False, default=0),
     sa.Index("ix_growth_quota_window", "window_start"),
+)
+
+work_items = sa.Table(
+    "work_items", metadata,
+    sa.Column("work_id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("round_id", _ID, nullable=False),  # no foreign key: truncating rounds stays possible
+    sa.Column("ticket_id", sa.String(_KEY), nullable=False),
+    sa.Column("agent_id", sa.String(_KEY), nullable=False),
+    sa.Column("channel", sa.String(_KEY), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=True),
+    sa.Column("customer_id", sa.String(_KEY), nullable=True),
+    sa.Column("priority", sa.Integer(), nullable=True),
+    sa.Column("capacity", sa.Integer(), nullable=True),
+    sa.Column("ticket", sa.JSON(), nullable=True),  # the ticket as routed, to score it again for a hand-back
+    sa.Column("decided_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_work_items_decided", "decided_at"),
+    sa.Index("ix_work_items_round_ticket", "round_id", "ticket_id"),
+    sa.Index("ix_work_items_ticket", "ticket_id"),
+)
+
+unavailability = sa.Table(
+    "unavailability", metadata,
+    sa.Column("period_id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("agent_id", sa.String(_KEY), nullable=False),
+    sa.Column("start_at", UTCDateTime(), nullable=False),
+    sa.Column("end_at", UTCDateTime(), nullable=False),
+    sa.Column("reason", sa.String(_KEY), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_unavailability_agent_start", "agent_id", "start_at"),
+    sa.Index("ix_unavailability_end", "end_at"),
+)
+
+alert_claims = sa.Table(
+    "alert_claims", metadata,
+    sa.Column("alert_key", sa.String(400), primary_key=True),
+    sa.Column("claimed_by", sa.String(_KEY), nullable=False),
+    sa.Column("claimed_at", UTCDateTime(), nullable=False),
 )

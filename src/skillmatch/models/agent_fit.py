@@ -1,13 +1,17 @@
 """How well a given agent will do on a given ticket: calibrated P(resolved), handle time, satisfaction."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 from skillmatch.config import LightGBMParams
+from skillmatch.models import factored as factored_scoring
 from skillmatch.models.difficulty import lgbm_matrix, lgbm_params
+from skillmatch.models.factored import Forest, Unsupported
 
 MIN_SURVEYS = 200
 """Fewer answered surveys than this and no satisfaction model is fitted (predictions are nan)."""
@@ -54,6 +58,68 @@ class AgentFitModel:
             "csat": (np.clip(self.csat_.booster_.predict(matrix), 1, 5) if self.csat_ is not None
                      else np.full(n, np.nan)),
         })
+
+    def predict_sides(self, left: np.ndarray, left_names: Sequence[str], left_row: np.ndarray, right: np.ndarray,
+                      right_names: Sequence[str], right_row: np.ndarray, factored: bool = True) -> dict[str, np.ndarray]:
+        """`predict` for pairs given as two sides: pair i is row `left_row[i]` of `left` with row `right_row[i]` of `right`.
+
+        Each side holds some of the features as LightGBM reads them (columns named by `*_names`); together
+        they hold all of `features_`. With `factored` (and numba available) each side's splits are tested
+        once per side row and a pair costs one look-up per tree (see `skillmatch.models.factored`);
+        otherwise the pair rows are assembled and given to LightGBM. Same values either way (tested).
+        """
+        position = {name: j for j, name in enumerate(self.features_)}
+        left_columns = [position[n] for n in left_names]
+        right_columns = [position[n] for n in right_names]
+        forest = self._forest() if factored else None
+        n = len(left_row)
+        if forest is None:
+            matrix = np.empty((n, len(self.features_)))
+            matrix[:, left_columns] = np.asarray(left, dtype=float)[left_row]
+            matrix[:, right_columns] = np.asarray(right, dtype=float)[right_row]
+            raw = self.resolve_.booster_.predict(matrix)
+            handle = self.handle_.booster_.predict(matrix) if self.handle_ is not None else None
+            csat = self.csat_.booster_.predict(matrix) if self.csat_ is not None else None
+        else:
+            forest.check_sides(left_columns, right_columns)
+            out = forest.predict(forest.masks(left, left_columns), left_row, forest.masks(right, right_columns),
+                                 right_row)
+            raw, rest = out[0], iter(out[1:])
+            handle = next(rest) if self.handle_ is not None else None
+            csat = next(rest) if self.csat_ is not None else None
+        return {
+            "p_resolve": self._calibrated(raw),
+            "p_resolve_raw": raw,
+            "handle_time_s": np.exp(handle) if handle is not None else np.full(n, np.nan),
+            "csat": np.clip(csat, 1, 5) if csat is not None else np.full(n, np.nan),
+        }
+
+    def _calibrated(self, raw: np.ndarray) -> np.ndarray:
+        """`calibrator_.predict(raw)` without its input checks (the same clip and interpolation; tested equal)."""
+        cal = self.calibrator_
+        if getattr(cal, "out_of_bounds", None) == "clip" and callable(getattr(cal, "f_", None)):
+            return np.asarray(cal.f_(np.clip(np.asarray(raw, dtype=float), cal.X_min_, cal.X_max_)), dtype=float)
+        return cal.predict(raw)
+
+    def _forest(self) -> Forest | None:
+        """The fitted boosters flattened for factored scoring, once (None when that is not possible here)."""
+        if "_factored_forest" not in self.__dict__:
+            forest = None
+            if factored_scoring.ready():
+                boosters = [m.booster_ for m in (self.resolve_, self.handle_, self.csat_) if m is not None]
+                try:
+                    forest = Forest.from_boosters(boosters)
+                    if forest.feature_names != [str(f) for f in self.features_]:
+                        forest = None
+                except Unsupported:
+                    forest = None
+            self.__dict__["_factored_forest"] = forest
+        return self.__dict__["_factored_forest"]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_factored_forest", None)  # derived from the boosters
+        return state
 
     def feature_importance(self) -> pd.Series:
         """Gain importance of the resolution model, largest first."""

@@ -1,13 +1,17 @@
 """The fitted model of one version: everything needed to predict any (ticket, agent) pair at a moment."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from skillmatch.features import OutcomeHistory, PairFeatureBuilder, Roster
+from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder, PairStats, Roster
 from skillmatch.features.history import HistoryIndex
+from skillmatch.features.pairs import AGENT_FEATURES, REFERENCE_FEATURES
+from skillmatch.logs.schema import DEFAULT_LANGUAGE
 from skillmatch.models.agent_fit import AgentFitModel
 from skillmatch.models.difficulty import DifficultyModel
 
@@ -74,6 +78,121 @@ class SkillmatchModel:
         out = self.agent_fit.predict(X)
         out["difficulty"] = 1.0 - reference["p_resolve_ref"].to_numpy()[pair_ticket]
         return out
+
+
+    def predict_round(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, agents: Sequence[AgentProfile],
+                      pair_ticket: np.ndarray, pair_agent: np.ndarray, now_s: float,
+                      factored: bool = True) -> RoundPredictions:
+        """`predict_pairs` for a routing round, without pandas: every pair at `now_s`, `agents` as the roster.
+
+        `tickets` maps request fields (topic, language, channel, priority, customer_id, ...) to one value per
+        ticket, `created_s` is their creation times (POSIX seconds); pair i is ticket `pair_ticket[i]` with
+        agent `agents[pair_agent[i]]`. Features are computed once per ticket and once per (agent, topic,
+        speaks the language) instead of once per pair (only pairs whose agent served the ticket's customer
+        before get their own agent row), and with `factored` the models are scored without assembling pair
+        rows (`skillmatch.models.factored`). The predictions equal `predict_pairs` of the same round (tested).
+        """
+        n_t, n_a = len(created_s), len(agents)
+        pair_ticket = np.asarray(pair_ticket, dtype=np.int64)
+        pair_agent = np.asarray(pair_agent, dtype=np.int64)
+        time_t = np.full(n_t, float(now_s))
+        customers = np.array(list(_values(tickets, "customer_id", n_t)), dtype=object)
+        ticket_matrix = self.builder.ticket_matrix(tickets, created_s, self.index.customer_recent(customers, time_t))
+        p_ref, log_handle_ref = self.difficulty.reference_matrix(ticket_matrix, factored=factored)
+        out = RoundPredictions(p_ref, log_handle_ref, {})
+        if not len(pair_ticket):
+            out.pairs.update({k: np.array([]) for k in ("p_resolve", "p_resolve_raw", "handle_time_s", "csat")})
+            return out
+
+        # agent side: one row per (agent, topic, speaks the language), plus one per pair whose agent served the customer
+        ids = np.array([a.agent_id for a in agents], dtype=object)
+        roster = Roster(list(agents))
+        topics, topic_of = _factorize([str(t) for t in tickets["topic"]])
+        languages, language_of = _factorize([DEFAULT_LANGUAGE if v is None else v
+                                             for v in _values(tickets, "language", n_t)])
+        n_k = len(topics)
+        speaks = roster.speaks(np.repeat(ids, len(languages)), np.tile(languages, n_a)).reshape(n_a, len(languages))
+        speaks_code = np.where(np.isnan(speaks), 2, speaks).astype(np.int64)[pair_agent, language_of[pair_ticket]]
+        key = (pair_agent * n_k + topic_of[pair_ticket]) * 3 + speaks_code
+        used = np.zeros(n_a * n_k * 3, dtype=bool)
+        used[key] = True
+        row_of_key = np.cumsum(used) - 1
+        right_row = row_of_key[key]
+        keys = np.flatnonzero(used)
+        row_agent, row_topic, row_speaks = keys // (3 * n_k), (keys // 3) % n_k, keys % 3
+        served_t, served_a = self._served_pairs(customers, ids, time_t)
+        if len(served_t):
+            pair_index = np.full((n_t, n_a), -1, dtype=np.int64)
+            pair_index[pair_ticket, pair_agent] = np.arange(len(pair_ticket))
+            exceptional = pair_index[served_t, served_a]
+            exceptional = exceptional[exceptional >= 0]
+        else:
+            exceptional = np.array([], dtype=np.int64)
+        right_row[exceptional] = len(keys) + np.arange(len(exceptional))
+        row_agent = np.concatenate([row_agent, pair_agent[exceptional]])
+        row_topic = np.concatenate([row_topic, topic_of[pair_ticket[exceptional]]])
+        row_speaks = np.concatenate([row_speaks, speaks_code[exceptional]])
+        n_rows = len(row_agent)
+        ac_n, ac_last = np.zeros(n_rows), np.full(n_rows, np.nan)
+        if len(exceptional):
+            ac_n[len(keys):], ac_last[len(keys):] = self.index.agent_customer(
+                ids[pair_agent[exceptional]], customers[pair_ticket[exceptional]],
+                np.full(len(exceptional), float(now_s)))
+        grid_n, grid_sums, grid_last = self.index.agent_topic(np.repeat(ids, n_k), np.tile(topics, n_a),
+                                                              np.full(n_a * n_k, float(now_s)))
+        a_n, a_sums = self.index.agent_totals(ids, np.full(n_a, float(now_s)))
+        cell = row_agent * n_k + row_topic
+        stats = PairStats(
+            at_n=grid_n[cell], at_resolved=grid_sums[cell, 0], at_resid_resolve=grid_sums[cell, 1],
+            at_resid_handle=grid_sums[cell, 2], at_last_s=grid_last[cell], a_n=a_n[row_agent],
+            a_resolved=a_sums[row_agent, 0], a_resid_resolve=a_sums[row_agent, 1], a_resid_handle=a_sums[row_agent, 2],
+            ac_n=ac_n, ac_last_resolved=ac_last, c_recent=np.zeros(n_rows))
+        features = self.builder.agent_features(ids[row_agent], topics[row_topic], np.array([0.0, 1.0, np.nan])[row_speaks],
+                                               roster, stats, np.full(n_rows, float(now_s)))
+        right = np.column_stack([features[name] for name in AGENT_FEATURES])
+        left = np.column_stack([ticket_matrix, p_ref, log_handle_ref])
+        out.pairs.update(self.agent_fit.predict_sides(left, [*self.builder.ticket_columns, *REFERENCE_FEATURES],
+                                                      pair_ticket, right, AGENT_FEATURES, right_row, factored=factored))
+        return out
+
+    def round_ready(self) -> bool:
+        """Whether `predict_round` can serve this model (its pair features are the builder's ticket + agent features)."""
+        names = [*self.builder.ticket_columns, *REFERENCE_FEATURES, *AGENT_FEATURES]
+        return sorted(names) == sorted(self.agent_fit.features_) and len(set(names)) == len(names)
+
+    def _served_pairs(self, customers: np.ndarray, ids: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ticket, agent index) of the round whose agent has an outcome with the ticket's customer before `time_s`."""
+        where: dict[object, list[int]] = {}
+        for i, agent in enumerate(ids):
+            where.setdefault(agent, []).append(i)
+        tickets, agents = [], []
+        for t, served in enumerate(self.index.served_by(customers, time_s)):
+            for agent in served:
+                for i in where.get(agent, ()):
+                    tickets.append(t)
+                    agents.append(i)
+        return np.asarray(tickets, dtype=np.int64), np.asarray(agents, dtype=np.int64)
+
+
+@dataclass
+class RoundPredictions:
+    """`SkillmatchModel.predict_round`: the reference difficulty per ticket, the predictions per pair."""
+
+    p_resolve_ref: np.ndarray  # per ticket
+    log_handle_ref: np.ndarray  # per ticket
+    pairs: dict[str, np.ndarray]  # per pair: p_resolve, p_resolve_raw, handle_time_s, csat
+
+
+def _values(tickets: Mapping[str, Sequence[Any]], name: str, n: int) -> Sequence[Any]:
+    values = tickets.get(name)
+    return [None] * n if values is None else values
+
+
+def _factorize(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values (in order of appearance, as an object array) and each value's position among them."""
+    code: dict[Any, int] = {}
+    positions = np.array([code.setdefault(v, len(code)) for v in values], dtype=np.int64)
+    return np.array(list(code), dtype=object), positions
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:

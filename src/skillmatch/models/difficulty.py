@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from skillmatch.config import LightGBMParams
+from skillmatch.models import factored as factored_scoring
+from skillmatch.models.factored import Forest, Unsupported
 
 AGENT_COLUMN = "agent"
 CHUNK_ROWS = 1_000_000
@@ -96,6 +98,47 @@ class DifficultyModel:
             h_parts.append(self.handle_.booster_.predict(X).reshape(m, n_ref).mean(axis=1))
         return pd.DataFrame({"p_resolve_ref": np.concatenate(p_parts) if p_parts else np.array([]),
                              "log_handle_ref": np.concatenate(h_parts) if h_parts else np.array([])})
+
+    def reference_matrix(self, tickets: np.ndarray, factored: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """`reference` from ticket features as LightGBM reads them (`PairFeatureBuilder.ticket_matrix`): p_resolve_ref, log_handle_ref.
+
+        With `factored` (and numba available) the reference agents' splits are tested once, not once per
+        ticket (see `skillmatch.models.factored`); the values are those of `reference` either way.
+        """
+        tickets = np.asarray(tickets, dtype=float)
+        n, n_columns = tickets.shape
+        with_agents = self.agent_effects and bool(self.reference_agents_)
+        n_ref = len(self.reference_agents_) if with_agents else 1
+        agent_codes = np.arange(n_ref, dtype=float)[:, None]  # reference agents are the first of `agents_`
+        forest = self._forest() if factored else None
+        if forest is None:
+            X = tickets if not with_agents else np.column_stack([np.repeat(tickets, n_ref, axis=0),
+                                                                 np.tile(agent_codes[:, 0], n)])
+            out = np.vstack([self.resolve_.booster_.predict(X), self.handle_.booster_.predict(X)])
+        else:
+            left = forest.masks(tickets, range(n_columns))
+            right = forest.masks(agent_codes, [n_columns]) if with_agents else forest.masks(np.zeros((1, 0)), [])
+            out = forest.predict(left, np.repeat(np.arange(n), n_ref), right, np.tile(np.arange(n_ref), n))
+        return out[0].reshape(n, n_ref).mean(axis=1), out[1].reshape(n, n_ref).mean(axis=1)
+
+    def _forest(self) -> Forest | None:
+        """Both boosters flattened for factored scoring, once (None when that is not possible here)."""
+        if "_factored_forest" not in self.__dict__:
+            forest = None
+            if factored_scoring.ready():
+                try:
+                    forest = Forest.from_boosters([self.resolve_.booster_, self.handle_.booster_])
+                    n_ticket = forest.n_features - (1 if self.agent_effects and self.reference_agents_ else 0)
+                    forest.check_sides(range(n_ticket), range(n_ticket, forest.n_features))
+                except (Unsupported, ValueError):
+                    forest = None
+            self.__dict__["_factored_forest"] = forest
+        return self.__dict__["_factored_forest"]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_factored_forest", None)  # derived from the boosters
+        return state
 
     def difficulty(self, tickets: pd.DataFrame) -> np.ndarray:
         """Difficulty in [0, 1]: the chance that a typical agent does not resolve the ticket."""

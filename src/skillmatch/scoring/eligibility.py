@@ -13,13 +13,17 @@ def eligibility(ticket_language: Sequence[str], ticket_topic: Sequence[str], age
     Free slots are not part of the mask: the solver needs to tell "nobody could" from "everyone is full".
     """
     n_t, n_a = len(ticket_language), len(agent_languages)
-    mask = np.zeros((n_t, n_a), dtype=bool)
-    for a in range(n_a):
-        speaks = np.fromiter((lang in agent_languages[a] for lang in ticket_language), dtype=bool, count=n_t)
-        allowed = np.fromiter((t not in restricted_topics or t in agent_certifications[a] for t in ticket_topic),
-                              dtype=bool, count=n_t)
-        mask[:, a] = speaks & allowed
-    return mask
+    if not n_t or not n_a:
+        return np.zeros((n_t, n_a), dtype=bool)
+    # per distinct language and topic of the round, not per ticket
+    languages = {lang: i for i, lang in enumerate(dict.fromkeys(ticket_language))}
+    topics = {t: i for i, t in enumerate(dict.fromkeys(ticket_topic))}
+    speaks = np.array([[lang in agent_languages[a] for a in range(n_a)] for lang in languages], dtype=bool)
+    allowed = np.array([[t not in restricted_topics or t in agent_certifications[a] for a in range(n_a)]
+                        for t in topics], dtype=bool)
+    language_of = np.fromiter((languages[lang] for lang in ticket_language), dtype=np.int64, count=n_t)
+    topic_of = np.fromiter((topics[t] for t in ticket_topic), dtype=np.int64, count=n_t)
+    return speaks[language_of] & allowed[topic_of]
 
 
 def why_nobody(language: str, topic: str, agent_languages: Sequence[frozenset[str]],

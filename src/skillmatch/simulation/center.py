@@ -181,6 +181,11 @@ class ContactCenter:
             if on_day is not None and a > 0:
                 on_day(1)
 
+    def poke(self, policy: Policy) -> None:
+        """Let `policy` decide at once, between events (e.g. after a supervisor handed work to a free agent)."""
+        policy.start(self)
+        self._dispatch(policy)
+
     def record_views(self, agent: int, tickets: Sequence[int]) -> None:
         """Log that an agent looked at tickets without taking any (free selection)."""
         self.events.extend((self.now, "viewed", int(t), agent) for t in tickets)
