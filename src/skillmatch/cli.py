@@ -147,8 +147,14 @@ def demo(
     days: Annotated[int, typer.Option(min=5, help="Days of simulated history.")] = 30,
     agents: Annotated[int, typer.Option(min=5, help="Agents on the simulated roster.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    eval_days: Annotated[int, typer.Option(min=1, max=30, help="Days the backtest runs every policy for after "
+                                                              "the history.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Processes running policies side by side.")] = 2,
 ) -> None:
-    """Simulate a center that cherry-picks, validate its logs, train and evaluate models (no arguments needed)."""
+    """Simulate a center that cherry-picks, train and evaluate models, backtest the policies (no arguments needed)."""
+    from skillmatch.backtest import EvalSettings, Scenario, backtest as run_backtest, parse_lineup
+    from skillmatch.backtest.lineup import DEMO_LINEUP
+    from skillmatch.backtest.table import comparison_table
     from skillmatch.config import TrainConfig
     from skillmatch.logs import load_logs, summarize
     from skillmatch.models.folder import promote
@@ -171,6 +177,14 @@ def demo(
     _print_pairs("2. models, evaluated on the last 20% of the history", _demo_metrics(result.metrics))
     out.print(f"logs and ground truth: {out_dir / 'data'}\nmodel folder (promoted as latest): {folder}\n"
               f"model card: {folder / 'MODEL_CARD.md'}")
+
+    compared = run_backtest([Scenario.from_history(history, folder, eval_days)], parse_lineup(DEMO_LINEUP),
+                            out_dir / "backtest", evaluation=EvalSettings.for_window(eval_days), workers=workers,
+                            described={"days": days, "eval_days": eval_days, "agents": agents, "seed": seed},
+                            progress=_progress_bar, say=_say)
+    out.print(comparison_table(compared.summary, title=f"3. the policies over {eval_days} more days: same tickets, "
+                                                       f"agents still learning (95% intervals)"))
+    out.print(f"backtest report: {compared.paths['report']}\nall figures: {compared.paths['metrics']}")
 
 
 def _demo_metrics(metrics: dict) -> list[tuple[str, str]]:
@@ -348,6 +362,47 @@ def audit(
     out.print(agents_table(result, limit=top))
     out.print(f"report: {escape(str(paths['html']))}\nper-agent table: {escape(str(paths['agents']))}\n"
               f"summary: {escape(str(paths['json']))}", highlight=False, soft_wrap=True)
+
+
+@app.command(epilog="Example: skillmatch backtest --simulate --days 30 --eval-days 10 --agents 60 --seeds 42,43,44 "
+             "--out runs/backtest")
+@_edge
+def backtest(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html, metrics.json and the scenarios' "
+                                                        "logs and models.")],
+    simulate: Annotated[bool, typer.Option("--simulate", help="Backtest on a simulated center (required for now: "
+                                                               "replaying logs comes later).")] = False,
+    days: Annotated[int, typer.Option(min=5, max=3650, help="Days of simulated history to train on.")] = 30,
+    eval_days: Annotated[int, typer.Option(min=1, max=365, help="Days every policy then runs for.")] = 10,
+    agents: Annotated[int, typer.Option(min=5, max=5000, help="Agents on the simulated roster.")] = 60,
+    seeds: Annotated[str, typer.Option(help="Simulation seeds, comma-separated; figures are means over them.")] = "42",
+    policies: Annotated[str, typer.Option(help="Policies to compare, comma-separated: free_selection, fifo, "
+                                               "skills_rules, greedy_best_fit, skillmatch[:PRESET], oracle.")] = "all",
+    round_interval: Annotated[float, typer.Option(min=1.0, help="Seconds between routing rounds of the engine "
+                                                                "(and the oracle).")] = 30.0,
+    bootstrap: Annotated[int, typer.Option(min=50, help="Bootstrap replicates for the 95% intervals.")] = 400,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Processes running policies side by side.")] = 2,
+) -> None:
+    """Compare routing policies on the same simulated center: quality, waiting, fairness and growth, with intervals."""
+    from skillmatch.backtest import (
+        EvalSettings, RunSettings, SimulatedSource, backtest as run_backtest, default_lineup, parse_lineup,
+    )
+    from skillmatch.backtest.scenario import parse_seeds
+    from skillmatch.backtest.table import comparison_table
+
+    if not simulate:
+        raise InputError("replaying logs is not available yet", expected="--simulate (a simulated center)")
+    specs = default_lineup() if policies.strip() == "all" else parse_lineup(policies.split(","))
+    source = SimulatedSource(days=days, eval_days=eval_days, n_agents=agents, seeds=parse_seeds(seeds))
+    result = run_backtest(source.scenarios(out_dir / "scenarios", _progress_bar, _say), specs, out_dir,
+                          settings=RunSettings(round_interval_s=round_interval),
+                          evaluation=EvalSettings.for_window(eval_days), n_boot=bootstrap, workers=workers,
+                          described={"days": days, "eval_days": eval_days, "agents": agents, "seeds": seeds},
+                          progress=_progress_bar, say=_say)
+    out.print(comparison_table(result.summary))
+    out.print(f"report: {escape(str(result.paths['report']))}\nall figures: {escape(str(result.paths['metrics']))}",
+              highlight=False)
+
 
 
 @app.command(

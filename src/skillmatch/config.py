@@ -153,6 +153,8 @@ class Urgency(BaseModel):
     priority: float = Field(0.15, ge=0.0)
     waiting: float = Field(0.3, ge=0.0)
     breach: float = Field(0.5, ge=0.0)
+    max_wait_s: float = Field(900.0, gt=0.0)
+    aging: float = Field(2.0, ge=0.0)
 
 
 class PolicyConfig(BaseModel):

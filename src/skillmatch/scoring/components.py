@@ -29,11 +29,17 @@ def urgency(priority: np.ndarray, waited_s: np.ndarray, sla_s: np.ndarray, weigh
     """Per ticket, (n_tickets,): priority plus waiting against the channel's target, growing without bound.
 
     log1p of waited / target keeps growing, so no ticket starves; a ticket past its target gets a
-    further step so that it outranks fresh tickets of equal match.
+    further step so that it outranks fresh tickets of equal match. Aging: a ticket that has waited
+    longer than `max_wait_s`, whatever its channel's target, gets `aging` (large against match
+    differences) plus as much again per log1p of the overrun, so the backlog of slow channels is not
+    skipped for ever by newer work on fast ones, and aged tickets come roughly oldest first.
     """
-    ratio = np.maximum(waited_s, 0.0) / sla_s
+    waited = np.maximum(waited_s, 0.0)
+    ratio = waited / sla_s
+    overrun = np.maximum(waited - weights.max_wait_s, 0.0) / weights.max_wait_s
     return (weights.priority * (4.0 - np.clip(priority, 1, 4)) + weights.waiting * np.log1p(ratio)
-            + weights.breach * (ratio > 1.0))
+            + weights.breach * (ratio > 1.0)
+            + weights.aging * (waited > weights.max_wait_s) * (1.0 + np.log1p(overrun)))
 
 
 def carried_mean(difficulty_sum: np.ndarray, n_assigned: np.ndarray, center_mean: float) -> np.ndarray:

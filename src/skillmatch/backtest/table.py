@@ -1,0 +1,94 @@
+"""Which metrics the comparison shows, with their labels and number formats (shared by the CLI table and the report)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A metric as people read it: label, unit scaling and decimals."""
+
+    key: str
+    label: str
+    scale: float = 1.0
+    decimals: int = 3
+    better: str = "higher"  # or "lower"; "" when neither
+
+
+HEADLINE: tuple[Shown, ...] = (
+    Shown("resolution_rate", "resolution %", 100.0, 1),
+    Shown("csat", "csat", 1.0, 2),
+    Shown("wait_p50_s", "wait p50 s", 1.0, 0, "lower"),
+    Shown("wait_p99_s", "wait p99 s", 1.0, 0, "lower"),
+    Shown("sla", "SLA %", 100.0, 1),
+    Shown("fairness.difficulty_gini", "difficulty Gini", 1.0, 3, "lower"),
+    Shown("growth.skill_gain", "growth (logit)", 1.0, 3),
+    Shown("speed.decisions_per_s", "decisions/s", 1.0, 0),
+)
+"""The short table printed by the CLI (the report has every figure)."""
+
+DETAIL: tuple[Shown, ...] = (
+    Shown("resolution_rate", "resolution %", 100.0, 1),
+    Shown("p_resolve_true", "true P(resolved) %", 100.0, 1),
+    Shown("csat", "csat (answered)", 1.0, 2),
+    Shown("handle_time_s", "handle time s", 1.0, 0, "lower"),
+    Shown("wait_p50_s", "wait p50 s", 1.0, 0, "lower"),
+    Shown("wait_p90_s", "wait p90 s", 1.0, 0, "lower"),
+    Shown("wait_p99_s", "wait p99 s", 1.0, 0, "lower"),
+    Shown("sla", "answered within target %", 100.0, 1),
+    Shown("fairness.difficulty_gini", "Gini of mean difficulty", 1.0, 3, "lower"),
+    Shown("fairness.difficulty_cv", "CV of mean difficulty", 1.0, 3, "lower"),
+    Shown("fairness.hard_share_gini", "Gini of hard share", 1.0, 3, "lower"),
+    Shown("fairness.hard_share_cv", "CV of hard share", 1.0, 3, "lower"),
+    Shown("growth.skill_gain", "skill gain, growth topics", 1.0, 3),
+    Shown("growth.skill_gain_other", "skill gain, other topics", 1.0, 3),
+    Shown("growth.practice_share", "tickets in growth topics %", 100.0, 1),
+    Shown("coverage.gain", "coverage gain (agent x topic)", 1.0, 1),
+    Shown("speed.decisions_per_s", "decisions per second", 1.0, 0),
+)
+"""Every headline figure of the report's main table."""
+
+
+def formatted(shown: Shown, estimate: Mapping[str, float], interval: bool = True) -> str:
+    """`value [lo, hi]` in the metric's unit; `n/a` when there is no value."""
+    value = estimate.get("value", float("nan"))
+    if value != value:  # nan
+        return "n/a"
+    text = f"{value * shown.scale:,.{shown.decimals}f}"
+    lo, hi = estimate.get("lo", float("nan")), estimate.get("hi", float("nan"))
+    if interval and lo == lo and hi == hi:
+        text += f" [{lo * shown.scale:,.{shown.decimals}f}, {hi * shown.scale:,.{shown.decimals}f}]"
+    return text
+
+
+def comparison_table(summary: Mapping[str, Any], title: str = "policies compared (95% intervals)") -> Table:
+    """The headline figures per policy as a rich table (interval under each value), with the share of the attainable gain."""
+    table = Table(title=title, title_justify="left")
+    names = list(summary["policies"])
+    table.add_column("policy", style="bold", no_wrap=True, min_width=max(len(n) for n in names))
+    for shown in HEADLINE:
+        table.add_column(shown.label, justify="right")
+    gain = summary.get("gain_captured", {})
+    if gain:
+        table.add_column("share of gain", justify="right")
+    for name, estimates in summary["policies"].items():
+        cells = [_two_lines(shown, estimates.get(shown.key, {})) for shown in HEADLINE]
+        if gain:
+            cells.append(Text(formatted(Shown("gain", "", 100.0, 0), gain[name], interval=False) + "%"))
+        table.add_row(Text(name), *cells)
+    return table
+
+
+def _two_lines(shown: Shown, estimate: Mapping[str, float]) -> Text:
+    """The value, and its interval dimmed on the line below."""
+    text = formatted(shown, estimate)
+    value, _, interval = text.partition(" [")
+    out = Text(value)
+    if interval:
+        out.append("\n[" + interval, style="dim")
+    return out
