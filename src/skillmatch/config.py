@@ -169,6 +169,7 @@ class PolicyConfig(BaseModel):
     sla_targets_s: dict[str, float] = {"voice": 60.0, "chat": 120.0, "sms": 1800.0, "social": 3600.0,
                                        "email": 14400.0}
     default_sla_s: float = Field(3600.0, gt=0.0)
+    claim_hold_s: float = Field(3600.0, ge=0.0)
     restricted_topics: list[str] = []
     window_hours: float = Field(24.0, gt=0.0)
     hard_quantile: float = Field(0.75, gt=0.0, lt=1.0)

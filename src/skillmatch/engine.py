@@ -23,7 +23,7 @@ from skillmatch.config import PolicyConfig, load_policy_config
 from skillmatch.config import Weights as PolicyWeights
 from skillmatch.errors import InputError, SkillmatchError
 from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder, Roster, posix_seconds
-from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow
+from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow, TicketHeld, TicketHold
 from skillmatch.logs import validate_interactions
 from skillmatch.models.bundle import SkillmatchModel
 from skillmatch.models.folder import read_model_folder, resolve
@@ -40,10 +40,12 @@ CATCH_UP_EVERY_S = 1.0
 """How often an engine looks for outcomes other replicas stored (at most once per this many seconds)."""
 CATCH_UP_MARGIN_S = 120.0
 """Outcomes are re-read this far back, so that clock skew and late commits between replicas lose none."""
+HOLD_RACE_ATTEMPTS = 5
+"""How many times a decision is made again after losing a ticket to a concurrent claim."""
 
 
 class ConflictError(SkillmatchError):
-    """A request_id that was already used for a different request."""
+    """A request_id that was already used for a different request, or a decision that kept losing races."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class _Round:
     predicted: dict[str, np.ndarray]
     inputs: RoundInputs
     scores: ScoreMatrix
+    held: dict[str, TicketHold]  # tickets another decision holds: not offered to anyone in this round
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -112,11 +115,19 @@ class Engine:
         stored = self._replay(request_id, request_hash)
         if stored is not None:
             return stored
-        rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights)
-        solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
-        rnd, solution = self._within_growth_quota(rnd, solution)
-        response = self._response(rnd, solution.agent_of_ticket, solution.unassigned_reason, now_dt)
-        return self._commit(request_id, request_hash, response, rnd, solution.agent_of_ticket, now_dt, commit)
+        for _ in range(HOLD_RACE_ATTEMPTS):
+            held = self._holds(parsed_tickets, now_dt, pulled_only=True)
+            rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights, held)
+            solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
+            rnd, solution = self._within_growth_quota(rnd, solution)
+            response = self._response(rnd, solution.agent_of_ticket, solution.unassigned_reason, now_dt)
+            try:
+                return self._commit(request_id, request_hash, response, rnd, solution.agent_of_ticket, now_dt, commit,
+                                    pulled=False)
+            except TicketHeld:
+                continue  # an agent claimed one of these tickets meanwhile: decide again without it
+        raise ConflictError(f"agents kept claiming these tickets while the round was decided "
+                            f"({HOLD_RACE_ATTEMPTS} attempts); send the round again")
 
     def next(self, agent: Mapping[str, Any] | Agent, queue: Sequence[Mapping[str, Any] | Ticket],
              others: Sequence[Mapping[str, Any] | Agent] | None = None, now: datetime | str | None = None,
@@ -124,7 +135,9 @@ class Engine:
              weights: Mapping[str, float] | Weights | None = None) -> dict[str, Any]:
         """Claim next: the one ticket this agent should take now, never one a better-suited free agent in `others` should take.
 
-        See `skillmatch.solver.claim_next` for the precise rule.
+        See `skillmatch.solver.claim_next` for the precise rule. With `commit`, the ticket is then locked to
+        this agent (see `PolicyConfig.claim_hold_s`): a ticket another decision holds is never offered, and
+        of two requests racing for the same ticket one gets it and the other is decided again without it.
         """
         now_dt = _as_utc(now if now is not None else datetime.now(timezone.utc))
         me = _parse(Agent, agent, "agent", None)
@@ -141,16 +154,23 @@ class Engine:
         if stored is not None:
             return stored
         me_free = Agent(**{**me.model_dump(), "free_slots": 1})
-        rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights)
-        choice = claim_next(rnd.scores.total, rnd.eligible, rnd.free_slots[1:])
-        agent_of_ticket = np.full(len(parsed_queue), -1)
-        if choice.ticket is not None:
-            agent_of_ticket[choice.ticket] = 0
-        response = self._response(rnd, agent_of_ticket, None, now_dt, only_agent=0)
-        if choice.ticket is None:
-            response["reason"] = ("no ticket in the queue this agent may take" if choice.reason == NO_ELIGIBLE_TICKET
-                                  else "every ticket it could take is better placed with another free agent")
-        return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit)
+        for _ in range(HOLD_RACE_ATTEMPTS):
+            held = self._holds(parsed_queue, now_dt, pulled_only=False)
+            rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights, held)
+            choice = claim_next(rnd.scores.total, rnd.eligible, rnd.free_slots[1:])
+            agent_of_ticket = np.full(len(parsed_queue), -1)
+            if choice.ticket is not None:
+                agent_of_ticket[choice.ticket] = 0
+            response = self._response(rnd, agent_of_ticket, None, now_dt, only_agent=0)
+            if choice.ticket is None:
+                response["reason"] = _why_no_claim(choice.reason, rnd)
+            try:
+                return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit,
+                                    pulled=True)
+            except TicketHeld:
+                continue  # another agent took the chosen ticket meanwhile: choose again without it
+        raise ConflictError(f"other agents kept claiming the chosen tickets ({HOLD_RACE_ATTEMPTS} attempts); "
+                            "ask again")
 
     def record_outcomes(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Store what happened (idempotent per ticket) and update the live history the features read."""
@@ -300,7 +320,15 @@ class Engine:
             slots.append(a.free_slots if a.free_slots is not None else (a.capacity or base.capacity))
         return profiles, np.asarray(slots, dtype=int)
 
-    def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights) -> _Round:
+    def _holds(self, tickets: Sequence[Ticket], now: datetime, pulled_only: bool) -> dict[str, TicketHold]:
+        """Holds in force on these tickets (only claims when `pulled_only`: a round may re-route what rounds placed)."""
+        if self.policy.claim_hold_s <= 0 or not tickets:
+            return {}
+        held = self.ledger.holds([t.ticket_id for t in tickets], now)
+        return {k: h for k, h in held.items() if h.pulled or not pulled_only}
+
+    def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights,
+               held: Mapping[str, TicketHold] | None = None) -> _Round:
         self._catch_up()
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
@@ -308,6 +336,9 @@ class Engine:
         mask = eligibility([t.language for t in tickets], [t.topic for t in tickets],
                            [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
                            restricted)
+        held = dict(held or {})
+        if held:
+            mask[[t.ticket_id in held for t in tickets]] = False
         now_s = now.timestamp()
         predicted = {k: np.full((n_t, n_a), np.nan) for k in ("p_resolve", "handle_time_s", "csat")}
         difficulty = np.full(n_t, self._center_mean())
@@ -362,7 +393,7 @@ class Engine:
         policy_weights = PolicyWeights(**{k: v if v is not None else getattr(self.policy.weights, k)
                                           for k, v in weights.model_dump().items()})
         scores = score_round(inputs, self.policy, policy_weights)
-        return _Round(tickets, profiles, free_slots, mask, predicted, inputs, scores)
+        return _Round(tickets, profiles, free_slots, mask, predicted, inputs, scores, held)
 
     def _within_growth_quota(self, rnd: _Round, solution: RoundSolution) -> tuple[_Round, RoundSolution]:
         """Keep at most the quota left of stretch tickets per agent: the best ones the solve chose; re-solve once."""
@@ -398,7 +429,10 @@ class Engine:
                 if only_agent is not None:
                     continue
                 code = codes[i] if codes is not None else None
-                if code == NO_ELIGIBLE_AGENT or code is None:
+                hold = rnd.held.get(ticket.ticket_id)
+                if hold is not None:
+                    reason = f"claimed by agent {hold.agent_id} (held until {hold.held_until.isoformat()})"
+                elif code == NO_ELIGIBLE_AGENT or code is None:
                     reason = why_nobody(ticket.language, ticket.topic, [frozenset(x.languages) for x in rnd.agents],
                                         [frozenset(x.certifications) for x in rnd.agents], restricted)
                 else:
@@ -443,7 +477,8 @@ class Engine:
         return found.response
 
     def _commit(self, request_id: str | None, request_hash: str, response: dict[str, Any], rnd: _Round,
-                agent_of_ticket: np.ndarray, now: datetime, commit: bool) -> dict[str, Any]:
+                agent_of_ticket: np.ndarray, now: datetime, commit: bool, pulled: bool) -> dict[str, Any]:
+        """Record the decisions with their ticket holds (`pulled`: claimed by the agent); TicketHeld if one was taken."""
         if not commit:
             return response
         hard = self.model.difficulty_at(self.policy.hard_quantile)
@@ -462,13 +497,25 @@ class Engine:
                 stretch=bool(rnd.scores.stretch[i, a]), reasons=shown["reasons"], model_version=self.model_version,
                 decided_at=now, channel=ticket.channel, created_at=ticket.created_at, customer_id=ticket.customer_id,
                 priority=ticket.priority, capacity=rnd.agents[a].capacity, ticket=ticket.model_dump(mode="json")))
+        hold_s = self.policy.claim_hold_s
+        holds = [TicketHold(ticket_id=r.ticket_id, agent_id=r.agent_id, pulled=pulled,
+                            held_until=now + timedelta(seconds=hold_s)) for r in rows] if hold_s > 0 else []
         record = self.ledger.record_round(request_id, request_hash, response, self.model_version, now, rows,
-                                          self._window_start(now))
+                                          self._window_start(now), holds=holds)
         if record.existing:  # another replica recorded this request_id first
             if record.request_hash != request_hash:
                 raise ConflictError(f"request_id {request_id!r} was already used for a different request")
             return record.response
         return response
+
+
+def _why_no_claim(code: str | None, rnd: _Round) -> str:
+    """Why claim-next found nothing for the agent (column 0 of the round)."""
+    if code != NO_ELIGIBLE_TICKET:
+        return "every ticket it could take is better placed with another free agent"
+    if rnd.held:
+        return "no ticket in the queue this agent may take that another agent has not claimed"
+    return "no ticket in the queue this agent may take"
 
 
 def _in_growth_topic(topics: Sequence[str], profiles: Sequence[AgentProfile]) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 The only place SQLAlchemy is used; nothing connects at import time (`Ledger.connect` does).
 """
-from skillmatch.ledger.errors import LedgerError
+from skillmatch.ledger.errors import LedgerError, TicketHeld
 from skillmatch.ledger.records import (
-    DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, UnavailablePeriod, WorkItem,
+    DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, TicketHold, UnavailablePeriod, WorkItem,
 )
 from skillmatch.ledger.store import DEFAULT_URL, URL_ENV_VAR, Ledger, database_url, safe_url
 
@@ -18,6 +18,8 @@ __all__ = [
     "OutcomeReport",
     "OutcomeRow",
     "RoundRecord",
+    "TicketHeld",
+    "TicketHold",
     "UnavailablePeriod",
     "WorkItem",
     "database_url",

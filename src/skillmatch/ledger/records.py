@@ -126,3 +126,13 @@ class UnavailablePeriod:
     start_at: datetime
     end_at: datetime
     reason: str
+
+
+@dataclass(frozen=True)
+class TicketHold:
+    """Who holds a ticket until when. `pulled`: the agent claimed it (claim-next), so no one else may take it."""
+
+    ticket_id: str
+    agent_id: str
+    pulled: bool
+    held_until: datetime

@@ -38,8 +38,9 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from skillmatch.ledger.errors import LedgerError
 from skillmatch.ledger.records import (
-    DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, UnavailablePeriod, WorkItem,
+    DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, TicketHold, UnavailablePeriod, WorkItem,
 )
+from skillmatch.ledger.holds import release_holds, select_holds, take_holds
 from skillmatch.ledger.tables import decisions, fair_share, growth_quota, metadata, outcomes, rounds, work_items
 from skillmatch.ledger.work import claim, insert_unavailable, select_unavailable, select_work, work_values
 
@@ -161,11 +162,13 @@ class Ledger:
 
     def record_round(self, request_id: str | None, request_hash: str, response: dict[str, Any],
                      model_version: str, decided_at: datetime, assignments: Sequence[DecisionRow],
-                     window_start: datetime) -> RoundRecord:
-        """Record a round, its decisions and its counter increments atomically, or return the stored round.
+                     window_start: datetime, holds: Sequence[TicketHold] = ()) -> RoundRecord:
+        """Record a round, its decisions, its counter increments and its ticket holds atomically, or return the stored round.
 
         A request_id already recorded (also by a concurrent writer) returns `existing=True` with the
-        stored hash and response and writes nothing; `request_id=None` means no idempotency.
+        stored hash and response and writes nothing; `request_id=None` means no idempotency. If another
+        agent holds one of the tickets (see `skillmatch.ledger.holds`), TicketHeld is raised and nothing
+        is written.
         """
         _check_json("response", response)
         for i, row in enumerate(assignments):
@@ -186,6 +189,7 @@ class Ledger:
                 if request_id is None:
                     raise
                 raise _DuplicateRequest(request_id) from error
+            take_holds(conn, self._insert, holds, decided_at)
             if assignments:
                 conn.execute(decisions.insert(), [_decision_values(round_id, row) for row in assignments])
                 conn.execute(work_items.insert(), [work_values(round_id, row) for row in assignments])
@@ -265,12 +269,17 @@ class Ledger:
                         .on_conflict_do_nothing(index_elements=[outcomes.c.ticket_id])
                         .returning(outcomes.c.ticket_id))
                 new.update(conn.execute(stmt).scalars())
+            release_holds(conn, list(new))
             return new
 
         new = self._run("record_outcomes", work, write=True)
         inserted_ids = tuple(v["ticket_id"] for v in batch if v["ticket_id"] in new)
         return OutcomeReport(inserted=len(inserted_ids), duplicates=len(rows) - len(inserted_ids),
                              inserted_ids=inserted_ids)
+
+    def holds(self, ticket_ids: Sequence[str], now: datetime) -> dict[str, TicketHold]:
+        """The holds in force at `now` on these tickets (whoever took them and has not reported an outcome)."""
+        return self._run("holds", lambda conn: select_holds(conn, ticket_ids, now), write=False)
 
     def outcome_history(self, since: datetime | None = None, agent_id: str | None = None) -> list[OutcomeRow]:
         """Stored outcomes closed at or after `since` (all if None), of one agent or all, by closed_at, ticket_id."""

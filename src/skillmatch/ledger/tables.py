@@ -8,6 +8,7 @@ growth_quota  per (agent, window, topic): stretch tickets given
 work_items    per decision: the ticket's channel, creation time, customer (supervision: SLA risk, queues)
 unavailability  periods an agent is out of the queue (training, campaigns, mentoring), with the reason
 alert_claims  alert keys one process took on to deliver (each alert is sent by one replica only)
+ticket_holds  per ticket, the agent that holds it since its latest committed decision, until its outcome or expiry
 """
 from __future__ import annotations
 
@@ -166,4 +167,13 @@ alert_claims = sa.Table(
     sa.Column("alert_key", sa.String(400), primary_key=True),
     sa.Column("claimed_by", sa.String(_KEY), nullable=False),
     sa.Column("claimed_at", UTCDateTime(), nullable=False),
+)
+
+ticket_holds = sa.Table(
+    "ticket_holds", metadata,
+    sa.Column("ticket_id", sa.String(_KEY), primary_key=True),
+    sa.Column("agent_id", sa.String(_KEY), nullable=False),
+    sa.Column("pulled", sa.Boolean(), nullable=False),  # taken through claim-next (locked), not pushed by a round
+    sa.Column("decided_at", UTCDateTime(), nullable=False),
+    sa.Column("held_until", UTCDateTime(), nullable=False),
 )
