@@ -364,45 +364,111 @@ def audit(
               f"summary: {escape(str(paths['json']))}", highlight=False, soft_wrap=True)
 
 
-@app.command(epilog="Example: skillmatch backtest --simulate --days 30 --eval-days 10 --agents 60 --seeds 42,43,44 "
-             "--out runs/backtest")
+@app.command(epilog="Examples: skillmatch backtest --simulate --days 30 --eval-days 10 --agents 60 --seeds 42,43,44 "
+             "--out runs/backtest\n\n"
+             "skillmatch backtest --interactions runs/real/bank/interactions.csv.gz --agents runs/real/bank/agents.csv "
+             "--events runs/real/bank/events.csv.gz --config training/anonymous_bank.toml --out runs/replay/bank")
 @_edge
 def backtest(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html, metrics.json and the scenarios' "
                                                         "logs and models.")],
-    simulate: Annotated[bool, typer.Option("--simulate", help="Backtest on a simulated center (required for now: "
-                                                               "replaying logs comes later).")] = False,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Backtest on a simulated center (instead of "
+                                                               "replaying logs).")] = False,
+    interactions: Annotated[Path | None, typer.Option(help="Log replay: the interactions log to replay.")] = None,
+    events: Annotated[Path | None, typer.Option(help="Log replay: the events log (agent_online/offline sessions; "
+                                                     "work on tickets not in the interactions).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Log replay: training config of the decision and evaluation "
+                                                     "models (TOML), e.g. training/uci_incidents.toml.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Log replay: policy config (TOML; restricted topics, SLA "
+                                                     "targets), default training/policy.toml's values.")] = None,
+    eval_from: Annotated[str | None, typer.Option(help="Log replay: the evaluation window starts here (ISO "
+                                                       "timestamp); default: see --eval-share.")] = None,
+    eval_share: Annotated[float, typer.Option(min=0.01, max=0.9, help="Log replay: the window is this latest share "
+                                                                      "of the interactions (by created_at).")] = 0.25,
+    folds: Annotated[int, typer.Option(min=2, max=10, help="Log replay: folds of days the evaluation model is "
+                                                           "cross-fitted over.")] = 2,
+    session_gap: Annotated[float, typer.Option(min=0.0, help="Log replay without online/offline events: hours an "
+                                                             "agent holds nothing before its session ends.")] = 1.0,
+    overwrite: Annotated[bool, typer.Option(help="Log replay: replace a non-empty --out folder.")] = False,
     days: Annotated[int, typer.Option(min=5, max=3650, help="Days of simulated history to train on.")] = 30,
     eval_days: Annotated[int, typer.Option(min=1, max=365, help="Days every policy then runs for.")] = 10,
-    agents: Annotated[int, typer.Option(min=5, max=5000, help="Agents on the simulated roster.")] = 60,
+    agents: Annotated[str, typer.Option(help="With --simulate: agents on the simulated roster (a number); in log "
+                                             "replay: the agents roster file.")] = "60",
     seeds: Annotated[str, typer.Option(help="Simulation seeds, comma-separated; figures are means over them.")] = "42",
     policies: Annotated[str, typer.Option(help="Policies to compare, comma-separated: free_selection, fifo, "
-                                               "skills_rules, greedy_best_fit, skillmatch[:PRESET], oracle.")] = "all",
+                                               "skills_rules, greedy_best_fit, skillmatch[:PRESET], oracle (not in "
+                                               "log replay).")] = "all",
     round_interval: Annotated[float, typer.Option(min=1.0, help="Seconds between routing rounds of the engine "
                                                                 "(and the oracle).")] = 30.0,
+    report_interval: Annotated[float, typer.Option(min=0.0, help="Seconds of (simulated or replayed) time between "
+                                                                 "the engine's outcome reports.")] = 1800.0,
     bootstrap: Annotated[int, typer.Option(min=50, help="Bootstrap replicates for the 95% intervals.")] = 400,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Processes running policies side by side.")] = 2,
 ) -> None:
-    """Compare routing policies on the same simulated center: quality, waiting, fairness and growth, with intervals."""
+    """Compare routing policies on a simulated center (--simulate) or by replaying logs: quality, waiting, fairness, growth."""
     from skillmatch.backtest import (
         EvalSettings, RunSettings, SimulatedSource, backtest as run_backtest, default_lineup, parse_lineup,
     )
     from skillmatch.backtest.scenario import parse_seeds
-    from skillmatch.backtest.table import comparison_table
+    from skillmatch.backtest.table import REPLAY_HEADLINE, comparison_table
 
+    roster_file = None if agents.strip().isdigit() else Path(agents)
+    if simulate and (interactions is not None or roster_file is not None):
+        raise InputError("--simulate and log files were both given", expected="either --simulate or "
+                         "--interactions with --agents (log replay)")
     if not simulate:
-        raise InputError("replaying logs is not available yet", expected="--simulate (a simulated center)")
-    specs = default_lineup() if policies.strip() == "all" else parse_lineup(policies.split(","))
-    source = SimulatedSource(days=days, eval_days=eval_days, n_agents=agents, seeds=parse_seeds(seeds))
-    result = run_backtest(source.scenarios(out_dir / "scenarios", _progress_bar, _say), specs, out_dir,
-                          settings=RunSettings(round_interval_s=round_interval),
-                          evaluation=EvalSettings.for_window(eval_days), n_boot=bootstrap, workers=workers,
-                          described={"days": days, "eval_days": eval_days, "agents": agents, "seeds": seeds},
-                          progress=_progress_bar, say=_say)
-    out.print(comparison_table(result.summary))
+        if interactions is None or roster_file is None:
+            raise InputError("nothing to backtest", expected="--simulate, or --interactions F --agents F "
+                             "(log replay)", got=", ".join(f"--{n}" for n, v in (("interactions", interactions),
+                                                                                ("agents", roster_file)) if v))
+        result = _replay(interactions, roster_file, events, config, policy, out_dir, policies, eval_from, eval_share,
+                         folds, session_gap, round_interval, report_interval, bootstrap, workers, overwrite)
+        out.print(comparison_table(result.summary, title="log replay: policies compared (95% intervals; resolution "
+                                   "and difficulty estimated by the evaluation model; free_selection:logged = actual)",
+                                   columns=REPLAY_HEADLINE))
+    else:
+        if not agents.strip().isdigit() or not 5 <= int(agents) <= 5000:
+            raise InputError("invalid --agents for a simulated center", expected="a whole number from 5 to 5000",
+                             got=agents)
+        specs = default_lineup() if policies.strip() == "all" else parse_lineup(policies.split(","))
+        source = SimulatedSource(days=days, eval_days=eval_days, n_agents=int(agents), seeds=parse_seeds(seeds))
+        result = run_backtest(source.scenarios(out_dir / "scenarios", _progress_bar, _say), specs, out_dir,
+                              settings=RunSettings(round_interval_s=round_interval,
+                                                   report_interval_s=report_interval),
+                              evaluation=EvalSettings.for_window(eval_days), n_boot=bootstrap, workers=workers,
+                              described={"days": days, "eval_days": eval_days, "agents": agents, "seeds": seeds},
+                              progress=_progress_bar, say=_say)
+        out.print(comparison_table(result.summary))
     out.print(f"report: {escape(str(result.paths['report']))}\nall figures: {escape(str(result.paths['metrics']))}",
               highlight=False)
 
+
+REPLAY_LINEUP = ("free_selection", "fifo", "skills_rules", "greedy_best_fit", "skillmatch")
+
+
+def _replay(interactions: Path, agents: Path, events: Path | None, config: Path | None, policy: Path | None,
+            out_dir: Path, policies: str, eval_from: str | None, eval_share: float, folds: int, session_gap_h: float,
+            round_interval: float, report_interval: float, bootstrap: int, workers: int,
+            overwrite: bool):  # noqa: ANN202
+    """The log-replay backtest (checks every input before any training)."""
+    from skillmatch.backtest import parse_lineup
+    from skillmatch.backtest.replay import ReplaySettings, replay_backtest
+    from skillmatch.config import load_policy_config, load_train_config
+    from skillmatch.logs import load_logs
+
+    specs = parse_lineup(REPLAY_LINEUP if policies.strip() == "all" else policies.split(","))
+    if any(s.kind == "oracle" for s in specs):
+        raise InputError("the oracle cannot be replayed from a log", expected="policies without oracle (a log has "
+                         "no true chance of resolution)", got=policies)
+    train_config, policy_config = load_train_config(config), load_policy_config(policy)
+    _say("reading the logs")
+    logs = load_logs(interactions, agents, events)
+    settings = ReplaySettings(eval_from=eval_from, eval_share=eval_share, folds=folds,
+                              round_interval_s=round_interval, report_interval_s=report_interval,
+                              session_gap_s=session_gap_h * 3600.0,
+                              n_boot=bootstrap, workers=workers)
+    return replay_backtest(logs, train_config, policy_config, specs, out_dir, settings, overwrite=overwrite,
+                           progress=_progress_bar, say=_say)
 
 
 @app.command(

@@ -23,7 +23,7 @@ def test_backtest_on_a_tiny_simulated_center(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     pytest.param(["--seeds", "4x"], "invalid --seeds", id="seeds"),
     pytest.param(["--policies", "fifo,best"], "unknown policy 'best'", id="policy"),
-    pytest.param([], "replaying logs is not available yet", id="no-simulate"),
+    pytest.param([], "nothing to backtest", id="no-simulate-no-logs"),
 ])
 def test_bad_arguments_exit_2_with_one_message(tmp_path, args, message):
     simulate = [] if not args else ["--simulate"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from skillmatch.backtest.metrics import REFERENCES, per_agent_difficulty
 from skillmatch.backtest.record import RunRecord
-from skillmatch.backtest.table import DETAIL, Shown, formatted
+from skillmatch.backtest.table import DETAIL, REPLAY_DETAIL, Shown, formatted
 
 REPORT_FILE = "report.html"
 METRICS_FILE = "metrics.json"
@@ -78,16 +78,25 @@ th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}img{max-widt
 def _html(summary: Mapping[str, Any], scenarios: Sequence[Mapping[str, RunRecord]], settings: Mapping[str, Any]) -> str:
     policies: Mapping[str, Mapping[str, Any]] = summary["policies"]
     boot = summary["bootstrap"]
+    estimation = summary.get("estimation")  # present in log replay: figures are estimated, not true
+    truth = "estimated" if estimation else "true"
+    intro = (f"Figures are the metrics of the tickets created in the evaluation window of the log, replayed under "
+             f"each policy; outcomes and difficulty are <b>estimated</b> (see below)." if estimation else
+             f"Figures are means over {len(summary['scenarios'])} scenario(s) of the ground-truth "
+             f"metrics of the tickets created in the evaluation window.")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>skillmatch backtest</title>"
              f"<style>{_CSS}</style></head><body>",
-             "<h1>skillmatch backtest</h1>",
+             "<h1>skillmatch backtest" + (": log replay" if estimation else "") + "</h1>",
              f"<p>{html.escape(_describe(settings, summary))}</p>",
-             f"<p class='note'>Figures are means over {len(summary['scenarios'])} scenario(s) of the ground-truth "
-             f"metrics of the tickets created in the evaluation window. Brackets: 95% intervals, "
+             f"<p class='note'>{intro} Brackets: 95% intervals, "
              f"{boot['replicates']} bootstrap replicates resampling {html.escape(boot['cluster'])} "
              f"(clustered by time, {', '.join(map(str, boot['clusters_per_scenario']))} clusters per scenario; the "
-             f"Gini and CV across agents resample agents instead), the same draws for every policy. Wait of a ticket never taken is counted up to the end of the run.</p>",
-             "<h2>Policies</h2>", _table(policies, DETAIL)]
+             f"Gini and CV across agents resample agents instead), the same draws for every policy. Wait of a ticket never taken is counted up to the end of the run.</p>"]
+    if estimation:
+        parts += _estimation_section(estimation)
+    parts += ["<h2>Policies</h2>", _table(policies, REPLAY_DETAIL if estimation else DETAIL)]
+    if estimation:
+        parts += _off_policy_section(summary.get("off_policy", {}))
     if "gain_captured" in summary:
         parts += ["<h2>Share of the attainable resolution gain</h2>",
                   "<p class='note'>(policy - free selection) / (oracle - free selection); the oracle assigns each "
@@ -96,14 +105,51 @@ def _html(summary: Mapping[str, Any], scenarios: Sequence[Mapping[str, RunRecord
     for ref in REFERENCES:
         diffs = {k.split(" - ")[0]: v for k, v in summary["differences"].items() if k.endswith(f" - {ref}")}
         if diffs:
-            parts += [f"<h2>Paired differences against {html.escape(ref)}</h2>", _table(diffs, DETAIL)]
+            parts += [f"<h2>Paired differences against {html.escape(ref)}</h2>",
+                      _table(diffs, REPLAY_DETAIL if estimation else DETAIL)]
     parts += ["<h2>Waiting by channel</h2>", _channel_table(policies, scenarios[0])]
-    parts += ["<h2>Topic coverage</h2>", _coverage_table(summary["coverage_by_topic"])]
-    parts += ["<h2>Quality against fairness</h2>", _img(_plot_quality_fairness(policies)),
+    if "coverage_by_topic" in summary:
+        parts += ["<h2>Topic coverage</h2>", _coverage_table(summary["coverage_by_topic"])]
+    parts += ["<h2>Quality against fairness</h2>", _img(_plot_quality_fairness(policies, truth)),
               "<h2>Waiting time</h2>", _img(_plot_waits(scenarios)),
-              "<h2>Difficulty carried per agent</h2>", _img(_plot_agent_difficulty(scenarios)),
-              "<h2>Growth</h2>", _img(_plot_growth(scenarios)), "</body></html>"]
+              "<h2>Difficulty carried per agent</h2>", _img(_plot_agent_difficulty(scenarios, truth))]
+    if not estimation:
+        parts += ["<h2>Growth</h2>", _img(_plot_growth(scenarios))]
+    parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _estimation_section(estimation: Mapping[str, Any]) -> list[str]:
+    """Log replay: which figures are estimated, by which model, and what is as logged."""
+    check = estimation.get("logged_pairs", {})
+    items = [("Estimated", ", ".join(estimation["estimated"])), ("As logged", ", ".join(estimation["as_logged"])),
+             ("Outcomes estimated by", estimation["evaluation_model"]),
+             ("Evaluation model folders", ", ".join(estimation["evaluation_model_folders"])),
+             ("Decisions of greedy_best_fit and skillmatch made by", estimation["decision_model_folder"]
+              + " (trained on the interactions before the window only)"),
+             ("Resolution", estimation["resolution"]), ("Handle time", estimation["handle_time"]),
+             ("Difficulty", estimation["difficulty"]), ("Agent availability", estimation["availability"]),
+             ("Growth", estimation["growth"])]
+    if check:
+        items.append(("The estimator on the logged pairs",
+                      f"estimated resolution {100 * check['estimated_resolution_rate']:.1f}% against "
+                      f"{100 * check['actual_resolution_rate']:.1f}% actual (Brier {check['brier']:.3f}); compare "
+                      f"the rows free_selection (estimated) and free_selection:logged (actual)"))
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+                   for k, v in items)
+    return ["<h2>What is estimated</h2>", f"<table>{rows}</table>"]
+
+
+def _off_policy_section(off_policy: Mapping[str, Any]) -> list[str]:
+    """Inverse-propensity and doubly robust estimates, or why there are none."""
+    if not off_policy.get("available"):
+        return ["<h2>Off-policy estimates</h2>",
+                f"<p class='note'>Not available: {html.escape(str(off_policy.get('reason', '')))}.</p>"]
+    columns = [Shown("ips", "IPS resolution %", 100.0, 1), Shown("snips", "self-normalised IPS %", 100.0, 1),
+               Shown("dr", "doubly robust %", 100.0, 1)]
+    return ["<h2>Off-policy estimates</h2>",
+            f"<p class='note'>{html.escape(off_policy['estimand'])}; propensities from the log.</p>",
+            _table(off_policy["policies"], columns)]
 
 
 def _describe(settings: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
@@ -171,7 +217,7 @@ def _png(plt: Any, fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _plot_quality_fairness(policies: Mapping[str, Mapping[str, Any]]) -> bytes:
+def _plot_quality_fairness(policies: Mapping[str, Mapping[str, Any]], truth: str = "true") -> bytes:
     """Resolution against the Gini of per-agent mean difficulty, with intervals; skillmatch presets joined."""
     plt, fig, (ax,) = _figure(8, 5.5)
     presets = []
@@ -186,7 +232,7 @@ def _plot_quality_fairness(policies: Mapping[str, Mapping[str, Any]]) -> bytes:
     if len(presets) > 1:
         xs, ys = zip(*sorted(presets))
         ax.plot(xs, ys, "--", color="grey", linewidth=1)
-    ax.set_xlabel("Gini of per-agent mean true difficulty (lower is fairer)")
+    ax.set_xlabel(f"Gini of per-agent mean {truth} difficulty (lower is fairer)")
     ax.set_ylabel("resolution rate, %")
     ax.grid(alpha=0.3)
     return _png(plt, fig)
@@ -219,18 +265,18 @@ def _plot_waits(scenarios: Sequence[Mapping[str, RunRecord]]) -> bytes:
         ax.set_xlabel("wait, seconds")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share of tickets still waiting")
-    axes[-1].legend(fontsize=7)
+    axes[len(panels) - 1].legend(fontsize=7)
     return _png(plt, fig)
 
 
-def _plot_agent_difficulty(scenarios: Sequence[Mapping[str, RunRecord]]) -> bytes:
+def _plot_agent_difficulty(scenarios: Sequence[Mapping[str, RunRecord]], truth: str = "true") -> bytes:
     """Distribution across agents of the mean true difficulty each handled, per policy (agents of every scenario)."""
     plt, fig, (ax,) = _figure(10, 4.8)
     names = list(scenarios[0])
     data = [np.concatenate([per_agent_difficulty(runs[name]) for runs in scenarios]) for name in names]
     ax.boxplot(data, showfliers=True)
     ax.set_xticks(range(1, len(names) + 1), names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("mean true difficulty of an agent's tickets")
+    ax.set_ylabel(f"mean {truth} difficulty of an agent's tickets")
     ax.grid(alpha=0.3, axis="y")
     return _png(plt, fig)
 

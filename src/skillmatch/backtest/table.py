@@ -54,6 +54,36 @@ DETAIL: tuple[Shown, ...] = (
 """Every headline figure of the report's main table."""
 
 
+REPLAY_DETAIL: tuple[Shown, ...] = (
+    Shown("resolution_rate", "resolution % (estimated; logged row: actual)", 100.0, 1),
+    Shown("csat", "csat (estimated)", 1.0, 2),
+    Shown("handle_time_s", "handle time s", 1.0, 0, "lower"),
+    Shown("served_share", "served %", 100.0, 1),
+    Shown("wait_p50_s", "wait p50 s", 1.0, 0, "lower"),
+    Shown("wait_p90_s", "wait p90 s", 1.0, 0, "lower"),
+    Shown("wait_p99_s", "wait p99 s", 1.0, 0, "lower"),
+    Shown("sla", "answered within target %", 100.0, 1),
+    Shown("fairness.difficulty_gini", "Gini of mean est. difficulty", 1.0, 3, "lower"),
+    Shown("fairness.difficulty_cv", "CV of mean est. difficulty", 1.0, 3, "lower"),
+    Shown("fairness.hard_share_gini", "Gini of hard share", 1.0, 3, "lower"),
+    Shown("fairness.hard_share_cv", "CV of hard share", 1.0, 3, "lower"),
+    Shown("growth.practice_share", "tickets in growth topics %", 100.0, 1),
+    Shown("speed.decisions_per_s", "decisions per second", 1.0, 0),
+)
+"""The report's main table in log replay: no true skill, outcomes and difficulty estimated by the evaluation model."""
+
+REPLAY_HEADLINE: tuple[Shown, ...] = (
+    Shown("resolution_rate", "resolution % (est.)", 100.0, 1),
+    Shown("handle_time_s", "handle s", 1.0, 0, "lower"),
+    Shown("wait_p50_s", "wait p50 s", 1.0, 0, "lower"),
+    Shown("wait_p99_s", "wait p99 s", 1.0, 0, "lower"),
+    Shown("sla", "SLA %", 100.0, 1),
+    Shown("fairness.difficulty_gini", "difficulty Gini (est.)", 1.0, 3, "lower"),
+    Shown("speed.decisions_per_s", "decisions/s", 1.0, 0),
+)
+"""The CLI's short table in log replay."""
+
+
 def formatted(shown: Shown, estimate: Mapping[str, float], interval: bool = True) -> str:
     """`value [lo, hi]` in the metric's unit; `n/a` when there is no value."""
     value = estimate.get("value", float("nan"))
@@ -66,18 +96,19 @@ def formatted(shown: Shown, estimate: Mapping[str, float], interval: bool = True
     return text
 
 
-def comparison_table(summary: Mapping[str, Any], title: str = "policies compared (95% intervals)") -> Table:
+def comparison_table(summary: Mapping[str, Any], title: str = "policies compared (95% intervals)",
+                     columns: tuple[Shown, ...] = HEADLINE) -> Table:
     """The headline figures per policy as a rich table (interval under each value), with the share of the attainable gain."""
     table = Table(title=title, title_justify="left")
     names = list(summary["policies"])
     table.add_column("policy", style="bold", no_wrap=True, min_width=max(len(n) for n in names))
-    for shown in HEADLINE:
+    for shown in columns:
         table.add_column(shown.label, justify="right")
     gain = summary.get("gain_captured", {})
     if gain:
         table.add_column("share of gain", justify="right")
     for name, estimates in summary["policies"].items():
-        cells = [_two_lines(shown, estimates.get(shown.key, {})) for shown in HEADLINE]
+        cells = [_two_lines(shown, estimates.get(shown.key, {})) for shown in columns]
         if gain:
             cells.append(Text(formatted(Shown("gain", "", 100.0, 0), gain[name], interval=False) + "%"))
         table.add_row(Text(name), *cells)
