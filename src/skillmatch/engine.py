@@ -271,7 +271,7 @@ class Engine:
         rows = [o for o in rows if o.ticket_id not in self._known_outcomes]
         if rows:
             self._known_outcomes.update(o.ticket_id for o in rows)
-            self.model.history = self.model.history.concat(_as_history(rows))
+            self.model.append_history(_as_history(rows))
             self._served |= {(o.agent_id, o.customer_id) for o in rows if o.customer_id is not None}
 
     def _catch_up(self) -> None:

@@ -1,13 +1,15 @@
 """Point-in-time history: a query sees exactly the outcomes that closed strictly before its time."""
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skillmatch.features import OutcomeHistory, stats_before
-from skillmatch.features.history import CUSTOMER_WINDOW_S
+from skillmatch.features.history import CUSTOMER_WINDOW_S, HistoryIndex
 
 
 def _history(rng: np.random.Generator, n: int) -> OutcomeHistory:
@@ -78,3 +80,33 @@ def test_empty_history_gives_zero_counts() -> None:
     stats = stats_before(OutcomeHistory.empty(), np.array(["A1"], dtype=object), np.array(["x"], dtype=object),
                          np.array([None], dtype=object), np.array([5.0]))
     assert stats.at_n[0] == 0 and stats.a_n[0] == 0 and np.isnan(stats.at_last_s[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), sizes=st.lists(st.integers(0, 25), min_size=2, max_size=5),
+       merge_at=st.integers(1, 40))
+def test_an_index_grown_by_appends_answers_as_one_built_from_scratch(seed: int, sizes: list[int],
+                                                                      merge_at: int) -> None:
+    """What a serving engine does on each reported outcome: append, never re-sort everything (until merging)."""
+    rng = np.random.default_rng(seed)
+    parts = [_history(rng, n) for n in sizes]
+    history = parts[0]
+    index = HistoryIndex(history)
+    with patch.multiple("skillmatch.features.history", MERGE_AT_ROWS=merge_at, MERGE_AT_SHARE=0.0):
+        for part in parts[1:]:
+            history = history.concat(part)
+            index = index.appended(part, history)
+    fresh = HistoryIndex(history)
+    m = 30
+    q_agent = rng.choice(np.array(["A1", "A2", "A9"], dtype=object), m)
+    q_topic = rng.choice(np.array(["billing", "returns", "fraud"], dtype=object), m)
+    q_customer = rng.choice(np.array(["C1", "C2", None], dtype=object), m)
+    for q_time in (rng.integers(0, 22, m).astype(float) * 3600 * 24, np.full(m, 40.0 * 86400)):  # past, and `now`
+        got, want = index.stats(q_agent, q_topic, q_customer, q_time), fresh.stats(q_agent, q_topic, q_customer, q_time)
+        for name in ("at_n", "a_n", "ac_n", "c_recent", "at_last_s", "ac_last_resolved"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+        for name in ("at_resolved", "at_resid_resolve", "at_resid_handle", "a_resolved", "a_resid_resolve",
+                     "a_resid_handle"):
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), atol=1e-9, err_msg=name)
+        served = index.served_by(q_customer, q_time)
+        assert [set(s.tolist()) for s in served] == [set(s.tolist()) for s in fresh.served_by(q_customer, q_time)]

@@ -18,6 +18,9 @@ CUSTOMER_WINDOW_S = 7 * 86400.0
 KEY_SEPARATOR = "\x1f"
 SMALL_QUERY = 20_000
 """Up to this many keys a query looks them up in a dict (built once per history) rather than through pandas."""
+MERGE_AT_ROWS = 20_000
+MERGE_AT_SHARE = 0.05
+"""Outcomes appended to an index stay in a small side index until they pass both bounds; then all is rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,24 @@ class _Grouped:
         return count, sums, last
 
 
-class HistoryIndex:
+class _PairStatsQueries:
+    """`stats` from the four per-grouping queries an index answers."""
+
+    def stats(self, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray, time_s: np.ndarray) -> PairStats:
+        """History sums of each (agent, topic, customer) query from outcomes closed strictly before `time_s`."""
+        time_s = np.asarray(time_s, dtype=float)
+        at_n, at_sums, at_last_s = self.agent_topic(agent, topic, time_s)  # type: ignore[attr-defined]
+        a_n, a_sums = self.agent_totals(agent, time_s)  # type: ignore[attr-defined]
+        ac_n, ac_last_resolved = self.agent_customer(agent, customer, time_s)  # type: ignore[attr-defined]
+        return PairStats(
+            at_n=at_n, at_resolved=at_sums[:, 0], at_resid_resolve=at_sums[:, 1], at_resid_handle=at_sums[:, 2],
+            at_last_s=at_last_s, a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1],
+            a_resid_handle=a_sums[:, 2], ac_n=ac_n, ac_last_resolved=ac_last_resolved,
+            c_recent=self.customer_recent(customer, time_s),  # type: ignore[attr-defined]
+        )
+
+
+class HistoryIndex(_PairStatsQueries):
     """A history prepared once for many queries (the live history of a serving engine)."""
 
     def __init__(self, history: OutcomeHistory) -> None:
@@ -132,18 +152,9 @@ class HistoryIndex:
         self._last_closed = float(np.max(history.closed_s)) if len(history) else -np.inf
         self._memo: dict[str, dict[object, tuple[float, ...]]] = {"agent_topic": {}, "agent": {}}
 
-    def stats(self, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray, time_s: np.ndarray) -> PairStats:
-        """History sums of each (agent, topic, customer) query from outcomes closed strictly before `time_s`."""
-        time_s = np.asarray(time_s, dtype=float)
-        at_n, at_sums, at_last_s = self.agent_topic(agent, topic, time_s)
-        a_n, a_sums = self.agent_totals(agent, time_s)
-        ac_n, ac_last_resolved = self.agent_customer(agent, customer, time_s)
-        return PairStats(
-            at_n=at_n, at_resolved=at_sums[:, 0], at_resid_resolve=at_sums[:, 1], at_resid_handle=at_sums[:, 2],
-            at_last_s=at_last_s, a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1],
-            a_resid_handle=a_sums[:, 2], ac_n=ac_n, ac_last_resolved=ac_last_resolved,
-            c_recent=self.customer_recent(customer, time_s),
-        )
+    def appended(self, rows: OutcomeHistory, history: OutcomeHistory) -> HistoryIndex | LayeredHistoryIndex:
+        """The index of `history` (this one's history followed by `rows`), without re-sorting what is indexed here."""
+        return LayeredHistoryIndex(self, rows, history)
 
     def agent_topic(self, agent: np.ndarray, topic: np.ndarray,
                     time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,14 +210,22 @@ class HistoryIndex:
     def agent_customer(self, agent: np.ndarray, customer: np.ndarray,
                        time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per (agent, customer) query: outcomes before `time_s` and whether the last was resolved (nan when none)."""
+        n, _, last_resolved = self.agent_customer_last(agent, customer, time_s)
+        return n, last_resolved
+
+    def agent_customer_last(self, agent: np.ndarray, customer: np.ndarray,
+                            time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`agent_customer` with the close time of the last outcome (nan when none) in the middle."""
         time_s = np.asarray(time_s, dtype=float)
         if len(self.history) == 0:
-            return np.zeros(len(time_s)), np.full(len(time_s), np.nan)
+            return np.zeros(len(time_s)), np.full(len(time_s), np.nan), np.full(len(time_s), np.nan)
         has_customer = pd.notna(customer)
         n, _, last = self._agent_customer.query(_keys(agent, np.where(has_customer, customer, "")), time_s)
         n[~has_customer] = 0
         last[~has_customer] = -1
-        return n, np.where(last >= 0, self.history.resolved[np.maximum(last, 0)], np.nan)
+        at = np.maximum(last, 0)
+        return (n, np.where(last >= 0, self.history.closed_s[at], np.nan),
+                np.where(last >= 0, self.history.resolved[at], np.nan))
 
     def customer_recent(self, customer: np.ndarray, time_s: np.ndarray) -> np.ndarray:
         """Per customer query: the customer's outcomes closed in the 7 days before `time_s` (0 without a customer)."""
@@ -234,6 +253,66 @@ class HistoryIndex:
             out[i] = np.array(list(dict.fromkeys(self.history.agent[self._customer.order[start[i]:stop[i]]].tolist())),
                               dtype=object)
         return out
+
+
+class LayeredHistoryIndex(_PairStatsQueries):
+    """A large index built once plus a small one of the outcomes appended since, answering as one index of both.
+
+    Reporting an outcome to a serving engine then costs an index of the few recent outcomes, not a re-sort of
+    the whole history; once the side index grows past `MERGE_AT_ROWS` and `MERGE_AT_SHARE` of the base, the
+    next append rebuilds one index of everything (amortised). Answers equal those of `HistoryIndex(history)`
+    (sums up to float rounding; on equal close times the appended outcome counts as the later one).
+    """
+
+    def __init__(self, base: HistoryIndex, recent: OutcomeHistory, history: OutcomeHistory) -> None:
+        self.base = base
+        self.recent = recent
+        self.side = HistoryIndex(recent)
+        self.history = history
+
+    def appended(self, rows: OutcomeHistory, history: OutcomeHistory) -> HistoryIndex | LayeredHistoryIndex:
+        """The index of `history`: the side index grows, or everything is rebuilt once it is large."""
+        recent = self.recent.concat(rows)
+        if len(recent) > max(MERGE_AT_ROWS, MERGE_AT_SHARE * len(self.base.history)):
+            return HistoryIndex(history)
+        return LayeredHistoryIndex(self.base, recent, history)
+
+    def agent_topic(self, agent: np.ndarray, topic: np.ndarray,
+                    time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """See `HistoryIndex.agent_topic`."""
+        n0, sums0, last0 = self.base.agent_topic(agent, topic, time_s)
+        n1, sums1, last1 = self.side.agent_topic(agent, topic, time_s)
+        return n0 + n1, sums0 + sums1, np.fmax(last0, last1)
+
+    def agent_totals(self, agent: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """See `HistoryIndex.agent_totals`."""
+        n0, sums0 = self.base.agent_totals(agent, time_s)
+        n1, sums1 = self.side.agent_totals(agent, time_s)
+        return n0 + n1, sums0 + sums1
+
+    def agent_customer(self, agent: np.ndarray, customer: np.ndarray,
+                       time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """See `HistoryIndex.agent_customer`."""
+        n, _, last_resolved = self.agent_customer_last(agent, customer, time_s)
+        return n, last_resolved
+
+    def agent_customer_last(self, agent: np.ndarray, customer: np.ndarray,
+                            time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """See `HistoryIndex.agent_customer_last`."""
+        n0, last0, resolved0 = self.base.agent_customer_last(agent, customer, time_s)
+        n1, last1, resolved1 = self.side.agent_customer_last(agent, customer, time_s)
+        side_later = ~np.isnan(last1) & (np.isnan(last0) | (last1 >= last0))
+        return n0 + n1, np.where(side_later, last1, last0), np.where(side_later, resolved1, resolved0)
+
+    def customer_recent(self, customer: np.ndarray, time_s: np.ndarray) -> np.ndarray:
+        """See `HistoryIndex.customer_recent`."""
+        return self.base.customer_recent(customer, time_s) + self.side.customer_recent(customer, time_s)
+
+    def served_by(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
+        """See `HistoryIndex.served_by` (agents of the base first, then those only the recent outcomes add)."""
+        base, side = self.base.served_by(customer, time_s), self.side.served_by(customer, time_s)
+        return [b if not len(s) else np.array(list(dict.fromkeys([*b.tolist(), *s.tolist()])), dtype=object)
+                for b, s in zip(base, side)]
 
 
 def stats_before(history: OutcomeHistory, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder, PairStats, Roster
-from skillmatch.features.history import HistoryIndex
+from skillmatch.features.history import HistoryIndex, LayeredHistoryIndex
 from skillmatch.features.pairs import AGENT_FEATURES, REFERENCE_FEATURES
 from skillmatch.logs.schema import DEFAULT_LANGUAGE
 from skillmatch.models.agent_fit import AgentFitModel
@@ -33,13 +33,20 @@ class SkillmatchModel:
                                self.difficulty_quantiles))
 
     @property
-    def index(self) -> HistoryIndex:
+    def index(self) -> HistoryIndex | LayeredHistoryIndex:
         """The history prepared for queries, rebuilt only when `history` is replaced."""
         cached = self.__dict__.get("_index")
         if cached is None or cached.history is not self.history:
             cached = HistoryIndex(self.history)
             self.__dict__["_index"] = cached
         return cached
+
+    def append_history(self, rows: OutcomeHistory) -> None:
+        """Outcomes join the live history; the query index grows with them instead of being rebuilt."""
+        cached = self.__dict__.get("_index")
+        self.history = self.history.concat(rows)
+        if cached is not None:
+            self.__dict__["_index"] = cached.appended(rows, self.history)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
