@@ -24,6 +24,8 @@ from skillmatch.logs import Logs
 from skillmatch.models.bundle import SkillmatchModel
 
 DAY_S = 86400.0
+HANDLE_RATIO_BOUNDS = (0.2, 5.0)
+"""A counterfactual handle time is at most 5x (at least 1/5) the logged one: one extreme prediction must not dominate."""
 FOLD_EVAL_FRACTION = 0.1
 """Each fold model holds out the latest 10% of its own rows for its model card (the training pipeline's time split)."""
 
@@ -41,12 +43,15 @@ class OutcomeEstimates:
     n_train_rows: list[int]
 
     def handle_time(self, ticket: int, agent: int, logged_agent: int, logged_handle_s: float) -> float:
-        """Handle time of a pair: the logged one scaled by predicted(agent) / predicted(logged agent); the prediction without one."""
+        """Handle time of a pair: the logged one scaled by predicted(agent) / predicted(logged agent), within
+        HANDLE_RATIO_BOUNDS; the prediction when the ticket has no logged handle time."""
         predicted = self.handle_time_s[ticket, agent]
         if np.isnan(logged_handle_s) or logged_handle_s <= 0:
             return float(predicted)
         ratio = predicted / self.handle_time_s[ticket, logged_agent]
-        return float(logged_handle_s * ratio) if np.isfinite(ratio) and ratio > 0 else float(logged_handle_s)
+        if not np.isfinite(ratio) or ratio <= 0:
+            return float(logged_handle_s)
+        return float(logged_handle_s * np.clip(ratio, *HANDLE_RATIO_BOUNDS))
 
     def describe(self) -> str:
         """One sentence saying which model estimated the outcomes."""

@@ -84,13 +84,16 @@ def _run(logs: Logs, config: TrainConfig, policy_config: PolicyConfig, specs: Se
          workdir: Path, settings: ReplaySettings, progress: ProgressFactory, say: Say) -> BacktestResult:
     from skillmatch.models.publish import train_to_folder
 
+    clock = _Stages()
     created = logs.interactions["created_at"]
     before = Logs(logs.interactions[created < data.start_ts].reset_index(drop=True), logs.agents, None, logs.sources)
     say(f"decision model: trained on the {len(before.interactions):,} interactions created before "
         f"{data.start_ts.isoformat()}")
     decision, _, _ = train_to_folder(before, config, workdir / "models" / "decision", overwrite=True)
+    clock.done("decision_model")
     estimates = fit_evaluation(logs, config, data, workdir / "models", folds=settings.folds, seed=settings.seed,
                                say=say)
+    clock.done("evaluation_model")
     span_s = float(data.tickets.created_s.max()) if len(data.tickets) else 0.0
     block_s = DAY_S if span_s >= 5 * DAY_S else 4 * 3600.0
     n_blocks = max(1, math.ceil((span_s + 1.0) / block_s))
@@ -108,11 +111,14 @@ def _run(logs: Logs, config: TrainConfig, policy_config: PolicyConfig, specs: Se
         runs[spec.name] = to_record(spec.name, run, data, estimates, policy_config, block_s, n_blocks, timed=timed,
                                     meta={"kind": spec.kind, "preset": spec.preset, "replayed": True,
                                           "wall_s": wall_s, "round_interval_s": settings.round_interval_s})
+    clock.done("replays")
     say("bootstrap intervals")
     summary = summarize([runs], n_boot=settings.n_boot, seed=settings.seed, settings=MetricSettings())
     _drop_not_in_logs(summary, has_growth=bool(data.roster.growth.any()))
     summary["estimation"] = _estimation_notes(data, estimates, decision, block_s)
     summary["off_policy"] = _off_policy(data, estimates, runs, settings)
+    clock.done("bootstrap")
+    summary["stage_wall_s"] = clock.seconds
     say("writing the report")
     shown = {"window_start": data.start_ts.isoformat(), "window_tickets": len(data.tickets),
              "agents": data.n_agents, "evaluation_folds": settings.folds,
@@ -122,6 +128,19 @@ def _run(logs: Logs, config: TrainConfig, policy_config: PolicyConfig, specs: Se
              "policies": list(runs)}
     paths = write_report(workdir, summary, [runs], shown)
     return BacktestResult(summary=summary, runs=[runs], paths=paths)
+
+
+class _Stages:
+    """Wall time of each stage of the run, for metrics.json (what a user waits for)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 1)
+        self._last = now
 
 
 def _replay_all(specs: Sequence[PolicySpec], data: ReplayData, estimates: OutcomeEstimates, decision: Path,
@@ -198,7 +217,7 @@ def _estimation_notes(data: ReplayData, estimates: OutcomeEstimates, decision: P
         "decision_model_folder": str(Path("models") / decision.name),
         "availability": data.availability,
         "handle_time": "the logged handle time of the ticket scaled by the evaluation model's predicted handle time "
-                       "of the new agent over that of the logged agent",
+                       "of the new agent over that of the logged agent (the ratio kept within 1/5 and 5)",
         "resolution": "the evaluation model's probability of resolution for the chosen pair (an expected rate, "
                       "no coin flip); engine policies are told outcomes drawn from it (the logged outcome for "
                       "the logged pair)",
