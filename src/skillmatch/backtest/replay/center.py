@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +62,6 @@ class ReplayRun:
     assigned_s: np.ndarray
     handle_time_s: np.ndarray
     end_s: float  # when the run stopped (censors the wait of tickets never taken)
-    max_busy: np.ndarray  # (n_agents,) most slots ever held at once (replayed + not-replayed work)
-    offline_assignments: int  # placements to agents offline at the time (0 unless a check is broken)
 
 
 class ReplayCenter:
@@ -81,14 +78,12 @@ class ReplayCenter:
         self.online = np.zeros(n_a, dtype=int)  # open sessions (they may overlap when taken from events)
         self.busy = np.zeros(n_a, dtype=int)  # replayed tickets in progress
         self.external = np.zeros(n_a, dtype=int)  # not-replayed work in progress
-        self.max_busy = np.zeros(n_a, dtype=int)
         self.idle_since = np.zeros(n_a)
         self.online_since = np.zeros(n_a)
         self.queue: list[tuple[float, int]] = []
         self.agent_of = np.full(n_t, -1)
         self.assigned_s = np.full(n_t, np.nan)
         self.handle_s = np.full(n_t, np.nan)
-        self.offline_assignments = 0
         self._heap: list[tuple[float, int, int, int, int]] = []
         self._seq = 0
         self._tick_at = -np.inf
@@ -119,7 +114,7 @@ class ReplayCenter:
             if kind in _ASK_POLICY and (not self._heap or self._heap[0][0] > t):
                 self._dispatch(policy, round_interval_s)
         return ReplayRun(agent=self.agent_of.copy(), assigned_s=self.assigned_s.copy(), handle_time_s=self.handle_s.copy(),
-                         end_s=self.now, max_busy=self.max_busy.copy(), offline_assignments=self.offline_assignments)
+                         end_s=self.now)
 
     def _handle(self, kind: int, a: int, b: int, policy: Policy) -> None:
         now = self.now
@@ -140,7 +135,6 @@ class ReplayCenter:
             self.online[a] = max(self.online[a] - 1, 0)
         elif kind == EXT_START:
             self.external[a] += 1
-            self.max_busy[a] = max(self.max_busy[a], self.busy[a] + self.external[a])
         elif kind == EXT_END:
             self.external[a] = max(self.external[a] - 1, 0)
             if self.busy[a] + self.external[a] == 0:
@@ -190,7 +184,6 @@ class ReplayCenter:
         handle = self.estimates.handle_time(ticket, agent, int(data.logged_agent[ticket]),
                                             float(data.logged_handle_s[ticket]))
         self.busy[agent] += 1
-        self.max_busy[agent] = max(self.max_busy[agent], self.busy[agent] + self.external[agent])
         self.agent_of[ticket] = agent
         self.assigned_s[ticket] = self.now
         self.handle_s[ticket] = handle
@@ -217,14 +210,10 @@ def logged_run(data: ReplayData) -> ReplayRun:
     """The logging policy's own run: who took each ticket, when, for how long (as logged)."""
     assigned = data.logged_assigned_s
     return ReplayRun(agent=data.logged_agent.copy(), assigned_s=assigned.copy(), handle_time_s=data.logged_handle_s.copy(),
-                     end_s=float(np.nanmax(np.r_[assigned + data.logged_handle_s, data.tickets.created_s])),
-                     max_busy=np.zeros(data.n_agents, dtype=int), offline_assignments=0)
+                     end_s=float(np.nanmax(np.r_[assigned + data.logged_handle_s, data.tickets.created_s])))
 
 
 def run_replay(data: ReplayData, estimates: OutcomeEstimates, policy: Policy,
                round_interval_s: float = DEFAULT_ROUND_INTERVAL_S, seed: int = 0) -> ReplayRun:
     """One policy over the whole window, from a fresh center."""
     return ReplayCenter(data, estimates, seed).run(policy, round_interval_s)
-
-
-__all__: Sequence[str] = ("ReplayCenter", "ReplayRun", "logged_run", "run_replay")

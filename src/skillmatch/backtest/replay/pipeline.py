@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -261,8 +261,3 @@ def _off_policy(data: ReplayData, estimates: OutcomeEstimates, runs: dict[str, R
         out["policies"][name] = {**estimate_with_intervals(feedback, settings.n_boot, settings.seed),
                                  "match_share": float(feedback.match.mean())}
     return out
-
-
-def describe_settings(settings: ReplaySettings) -> dict[str, Any]:
-    """The settings as plain values (for metrics.json)."""
-    return asdict(settings)

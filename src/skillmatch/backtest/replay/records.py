@@ -8,7 +8,6 @@ Logs carry no true skill: the skill arrays are nan, and growth is only the pract
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -59,7 +58,6 @@ def to_record(name: str, run: ReplayRun, data: ReplayData, estimates: OutcomeEst
         resolved, p_shown = p, p
     sla = np.array([policy_config.sla_targets_s.get(c, policy_config.default_sla_s) for c in data.channels])
     growth = data.roster.growth
-    zeros = np.zeros(n_blocks)
     return RunRecord(
         policy=name, scenario="log replay", block_s=block_s, channels=data.channels, topics=data.topics, sla_s=sla,
         created_s=tk.created_s, block=np.minimum((tk.created_s // block_s).astype(int), n_blocks - 1),
@@ -69,8 +67,9 @@ def to_record(name: str, run: ReplayRun, data: ReplayData, estimates: OutcomeEst
         in_growth_topic=np.where(handled, growth[np.maximum(agent, 0), tk.topic], False),
         skill=np.broadcast_to(np.nan, (n_blocks + 1, n_a, n_k)), growth=growth, allowed=data.roster.allowed,
         bar_logit=np.full(n_k, np.nan),
-        decide_s=_blocks(timed.decide_s if timed else [], n_blocks), decisions=_blocks(timed.decisions if timed else [], n_blocks),
-        rounds=_blocks(timed.rounds if timed else [], n_blocks) if timed else zeros,
+        decide_s=_blocks(timed.decide_s if timed else [], n_blocks),
+        decisions=_blocks(timed.decisions if timed else [], n_blocks),
+        rounds=_blocks(timed.rounds if timed else [], n_blocks),
         meta={"outcomes": "logged (actual)" if actual else "estimated by the evaluation model",
               "n_agents": n_a, "end_s": run.end_s, "served": int(served.sum()), **(meta or {})},
     )
@@ -80,8 +79,3 @@ def _blocks(values: Sequence[float], n_blocks: int) -> np.ndarray:
     out = np.zeros(n_blocks)
     out[:min(len(values), n_blocks)] = values[:n_blocks]
     return out
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since `started` (perf_counter), rounded for the report."""
-    return round(time.perf_counter() - started, 2)
