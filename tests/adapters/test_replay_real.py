@@ -197,3 +197,23 @@ def test_a_propensity_out_of_range_is_refused(bank_slice, tmp_path):
     assert result.exit_code == 2
     assert "column 'propensity'" in result.output and "1.7" in result.output
     assert not (tmp_path / "replay").exists()
+
+
+def test_online_and_offline_events_decide_the_sessions(bank_replay):
+    """With agent_online / agent_offline in the events log, sessions are those and nothing is placed outside them."""
+    logs, data = bank_replay
+    on, off = data.start_ts - pd.Timedelta(hours=1), data.start_ts + pd.Timedelta(days=1)
+    shifts = pd.DataFrame([{"ts": ts, "event": event, "ticket_id": None, "agent_id": agent}
+                           for agent in data.agent_ids[:6] for ts, event in ((on, "agent_online"), (off, "agent_offline"))])
+    events = pd.concat([logs.events, shifts], ignore_index=True)
+    with_shifts = Logs(logs.interactions, logs.agents, events, logs.sources)
+    replay = prepare_replay(with_shifts, data.start_ts, restricted_topics=[RESTRICTED])
+    assert replay.availability.startswith("agent_online")
+    assert sorted(replay.agent_ids[a] for a in replay.sessions.agent) == sorted(data.agent_ids[:6])
+    np.testing.assert_allclose(replay.sessions.start_s, -3600.0)
+    np.testing.assert_allclose(replay.sessions.end_s, 86400.0)
+    policy, _ = build_replay_policy(PolicySpec("fifo"), replay, None, PolicyConfig(), 30.0, 1800.0)
+    run = run_replay(replay, _fake_estimates(replay), policy)
+    taken = run.agent >= 0
+    assert taken.any() and (run.assigned_s[taken] <= 86400.0).all()
+    assert set(run.agent[taken]) <= set(replay.sessions.agent)
