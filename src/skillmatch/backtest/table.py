@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -23,9 +24,9 @@ class Shown:
 HEADLINE: tuple[Shown, ...] = (
     Shown("resolution_rate", "resolution %", 100.0, 1),
     Shown("csat", "csat", 1.0, 2),
+    Shown("sla", "SLA %", 100.0, 1),
     Shown("wait_p50_s", "wait p50 s", 1.0, 0, "lower"),
     Shown("wait_p99_s", "wait p99 s", 1.0, 0, "lower"),
-    Shown("sla", "SLA %", 100.0, 1),
     Shown("fairness.difficulty_gini", "difficulty Gini", 1.0, 3, "lower"),
     Shown("growth.skill_gain", "growth (logit)", 1.0, 3),
     Shown("speed.decisions_per_s", "decisions/s", 1.0, 0),
@@ -96,23 +97,29 @@ def formatted(shown: Shown, estimate: Mapping[str, float], interval: bool = True
     return text
 
 
+COLUMNS_PER_TABLE = 3
+"""The CLI splits the headline into tables of this many figures, so that each fits an 80-column terminal."""
+
+
 def comparison_table(summary: Mapping[str, Any], title: str = "policies compared (95% intervals)",
-                     columns: tuple[Shown, ...] = HEADLINE) -> Table:
-    """The headline figures per policy as a rich table (interval under each value), with the share of the attainable gain."""
-    table = Table(title=title, title_justify="left")
+                     columns: tuple[Shown, ...] = HEADLINE) -> Group:
+    """The headline figures per policy as rich tables of a few columns each (interval under each value), with the share of the attainable gain."""
     names = list(summary["policies"])
-    table.add_column("policy", style="bold", no_wrap=True, min_width=max(len(n) for n in names))
-    for shown in columns:
-        table.add_column(shown.label, justify="right")
     gain = summary.get("gain_captured", {})
-    if gain:
-        table.add_column("share of gain", justify="right")
-    for name, estimates in summary["policies"].items():
-        cells = [_two_lines(shown, estimates.get(shown.key, {})) for shown in columns]
-        if gain:
-            cells.append(Text(formatted(Shown("gain", "", 100.0, 0), gain[name], interval=False) + "%"))
-        table.add_row(Text(name), *cells)
-    return table
+    shown_all: list[Shown | None] = [*columns, *([None] if gain else [])]  # None: the share of the gain
+    tables = []
+    for k in range(0, len(shown_all), COLUMNS_PER_TABLE):
+        table = Table(title=title if k == 0 else None, title_justify="left")
+        table.add_column("policy", style="bold", no_wrap=True, min_width=max(len(n) for n in names))
+        chunk = shown_all[k:k + COLUMNS_PER_TABLE]
+        for shown in chunk:
+            table.add_column("share of gain" if shown is None else shown.label, justify="right", overflow="fold")
+        for name, estimates in summary["policies"].items():
+            table.add_row(Text(name), *(
+                Text(formatted(Shown("gain", "", 100.0, 0), gain[name], interval=False) + "%") if shown is None
+                else _two_lines(shown, estimates.get(shown.key, {})) for shown in chunk))
+        tables.append(table)
+    return Group(*tables)
 
 
 def _two_lines(shown: Shown, estimate: Mapping[str, float]) -> Text:
