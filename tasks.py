@@ -22,6 +22,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".skillmatch-installed"
 PYTEST_NO_TESTS = 5
+TEST_WORKERS = 2
+"""pytest-xdist processes for the suite (the machines it runs on have 2 cores); `-n N` on the command line overrides."""
 
 
 def _inputs_hash() -> str:
@@ -60,7 +62,8 @@ def demo(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_environment()
-    code = _run(PYTHON, "-m", "pytest", *args)
+    chose_workers = any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args)
+    code = _run(PYTHON, "-m", "pytest", *([] if chose_workers else ["-n", str(TEST_WORKERS)]), *args)
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure, not a pass", file=sys.stderr)
         return 1

@@ -122,14 +122,20 @@ class _Grouped:
 
 
 class _PairStatsQueries:
-    """`stats` from the four per-grouping queries an index answers."""
+    """`stats` and `agent_customer` from the per-grouping queries an index answers."""
+
+    def agent_customer(self, agent: np.ndarray, customer: np.ndarray,
+                       time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per (agent, customer) query: outcomes before `time_s` and whether the last was resolved (nan when none)."""
+        n, _, last_resolved = self.agent_customer_last(agent, customer, time_s)  # type: ignore[attr-defined]
+        return n, last_resolved
 
     def stats(self, agent: np.ndarray, topic: np.ndarray, customer: np.ndarray, time_s: np.ndarray) -> PairStats:
         """History sums of each (agent, topic, customer) query from outcomes closed strictly before `time_s`."""
         time_s = np.asarray(time_s, dtype=float)
         at_n, at_sums, at_last_s = self.agent_topic(agent, topic, time_s)  # type: ignore[attr-defined]
         a_n, a_sums = self.agent_totals(agent, time_s)  # type: ignore[attr-defined]
-        ac_n, ac_last_resolved = self.agent_customer(agent, customer, time_s)  # type: ignore[attr-defined]
+        ac_n, ac_last_resolved = self.agent_customer(agent, customer, time_s)
         return PairStats(
             at_n=at_n, at_resolved=at_sums[:, 0], at_resid_resolve=at_sums[:, 1], at_resid_handle=at_sums[:, 2],
             at_last_s=at_last_s, a_n=a_n, a_resolved=a_sums[:, 0], a_resid_resolve=a_sums[:, 1],
@@ -207,12 +213,6 @@ class HistoryIndex(_PairStatsQueries):
         n, sums, _ = self._agent.query(_keys(agent), time_s)
         return n, sums
 
-    def agent_customer(self, agent: np.ndarray, customer: np.ndarray,
-                       time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per (agent, customer) query: outcomes before `time_s` and whether the last was resolved (nan when none)."""
-        n, _, last_resolved = self.agent_customer_last(agent, customer, time_s)
-        return n, last_resolved
-
     def agent_customer_last(self, agent: np.ndarray, customer: np.ndarray,
                             time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`agent_customer` with the close time of the last outcome (nan when none) in the middle."""
@@ -289,12 +289,6 @@ class LayeredHistoryIndex(_PairStatsQueries):
         n0, sums0 = self.base.agent_totals(agent, time_s)
         n1, sums1 = self.side.agent_totals(agent, time_s)
         return n0 + n1, sums0 + sums1
-
-    def agent_customer(self, agent: np.ndarray, customer: np.ndarray,
-                       time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """See `HistoryIndex.agent_customer`."""
-        n, _, last_resolved = self.agent_customer_last(agent, customer, time_s)
-        return n, last_resolved
 
     def agent_customer_last(self, agent: np.ndarray, customer: np.ndarray,
                             time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,14 +12,14 @@ import numpy as np
 
 from skillmatch.config import Urgency
 from skillmatch.policies.roster_view import RosterView
-from skillmatch.policies.rounds import round_arrays
+from skillmatch.policies.rounds import RosterPolicy, round_arrays
 from skillmatch.scoring.components import urgency
-from skillmatch.simulation import ContactCenter, Decision, FreeAgent, Outcome
+from skillmatch.simulation import ContactCenter, Decision, FreeAgent
 from skillmatch.simulation.world import CHANNEL_SLA_S, p_resolve
 from skillmatch.solver import solve_round
 
 
-class Oracle:
+class Oracle(RosterPolicy):
     """Per round: place as many tickets as possible, maximising true P(resolved) plus the engine's urgency term.
 
     With `round_interval_s`, rounds come at most that often, as the engine's do in a backtest: batching
@@ -30,22 +30,13 @@ class Oracle:
 
     def __init__(self, roster: RosterView, urgency_weights: Urgency | None = None, round_interval_s: float = 0.0,
                  name: str = "oracle") -> None:
-        self.roster = roster
+        super().__init__(roster, name)  # it reads the truth directly: outcomes add nothing
         self.urgency_weights = urgency_weights or Urgency()
         self.round_interval_s = round_interval_s
-        self.name = name
-        self._center: ContactCenter | None = None
         self._next_round = -np.inf
 
-    def start(self, center: ContactCenter) -> None:
-        self._center = center
-
-    def observe(self, outcomes: Sequence[Outcome]) -> None:
-        """The oracle reads the truth directly; outcomes add nothing."""
-
     def decide(self, now: float, queue: np.ndarray, free_agents: Sequence[FreeAgent]) -> list[Decision]:
-        center = self._center
-        assert center is not None, "start(center) first"
+        center = self.center()
         if now < self._next_round:
             return []
         arrays = round_arrays(center, self.roster, queue, free_agents).pruned()

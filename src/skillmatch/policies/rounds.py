@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skillmatch.policies.roster_view import RosterView
-from skillmatch.simulation import ContactCenter, Decision, FreeAgent
+from skillmatch.simulation import ContactCenter, Decision, FreeAgent, Outcome
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,25 @@ def serve_in_order(arrays: RoundArrays, now: float, preference: np.ndarray | Non
         if not slots.any():
             break
     return decisions
+
+
+class RosterPolicy:
+    """Base of the policies that route from the roster and the center alone: they keep the center and learn nothing."""
+
+    claim_event = "assigned"
+
+    def __init__(self, roster: RosterView, name: str) -> None:
+        self.roster = roster
+        self.name = name
+        self._center: ContactCenter | None = None
+
+    def start(self, center: ContactCenter) -> None:
+        self._center = center
+
+    def observe(self, outcomes: Sequence[Outcome]) -> None:
+        """Nothing to learn from outcomes."""
+
+    def center(self) -> ContactCenter:
+        """The center `start` gave (a policy decides only once started)."""
+        assert self._center is not None, "start(center) first"
+        return self._center

@@ -6,33 +6,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from skillmatch.policies.roster_view import RosterView
-from skillmatch.policies.rounds import round_arrays, serve_in_order
-from skillmatch.simulation import ContactCenter, Decision, FreeAgent, Outcome
+from skillmatch.policies.rounds import RosterPolicy, round_arrays, serve_in_order
+from skillmatch.simulation import Decision, FreeAgent
 
 
-class SkillsRules:
+class SkillsRules(RosterPolicy):
     """Tickets oldest first; each to the eligible free agent whose roster declares the highest level in the topic.
 
     Ties (and agents without a declared level, who rank below level 1) go to the longest idle. The levels are
     the roster's, which in practice are self-declared and outdated: that is the point of comparing with them.
     """
 
-    claim_event = "assigned"
-
     def __init__(self, roster: RosterView, name: str = "skills_rules") -> None:
-        self.roster = roster
-        self.name = name
-        self._center: ContactCenter | None = None
-
-    def start(self, center: ContactCenter) -> None:
-        self._center = center
-
-    def observe(self, outcomes: Sequence[Outcome]) -> None:
-        """Declared levels do not change with outcomes."""
+        super().__init__(roster, name)
 
     def decide(self, now: float, queue: np.ndarray, free_agents: Sequence[FreeAgent]) -> list[Decision]:
-        center = self._center
-        assert center is not None, "start(center) first"
+        center = self.center()
         arrays = round_arrays(center, self.roster, queue, free_agents)
         level = np.nan_to_num(self.roster.declared[arrays.agents][:, center.tickets.topic[arrays.tickets]].T, nan=0.0)
         return serve_in_order(arrays, now, preference=level)
