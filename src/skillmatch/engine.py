@@ -375,8 +375,10 @@ class Engine:
                                          for p in profiles], dtype=float), center_mean)
         quota = [prorated_quota(self.policy.guardrails.quota_per_window, share)
                  for share in self.available_shares([p.agent_id for p in profiles], now)]
-        quota_left = np.array([q - sum(n for (a, _), n in used.items() if a == p.agent_id)
-                               for q, p in zip(quota, profiles)])
+        used_by_agent: dict[str, int] = {}
+        for (agent_id, _), n in used.items():
+            used_by_agent[agent_id] = used_by_agent.get(agent_id, 0) + n
+        quota_left = np.array([q - used_by_agent.get(p.agent_id, 0) for q, p in zip(quota, profiles)])
         in_growth = _in_growth_topic([t.topic for t in tickets], profiles)
         priority = np.array([t.priority for t in tickets], dtype=float)
         sentiment = np.array([np.nan if t.sentiment is None else t.sentiment for t in tickets], dtype=float)
