@@ -381,3 +381,13 @@ def test_importing_the_ledger_opens_nothing(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_in_memory_ledger_is_one_database_for_every_thread() -> None:
+    """`sqlite://` (a throwaway ledger, as backtests use) must not hand each thread its own empty database."""
+    with Ledger.connect("sqlite://") as ledger:
+        with ThreadPoolExecutor(4) as pool:
+            recorded = list(pool.map(lambda i: _record(ledger, f"r-{i}"), range(8)))
+        assert not any(r.existing for r in recorded)
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(ledger.find_round, "r-3").result() is not None

@@ -24,8 +24,10 @@ import os
 import random
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
 
 from skillmatch.ledger.errors import LedgerError
 from skillmatch.ledger.records import (
@@ -93,6 +96,9 @@ class Ledger:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
+        # an in-memory database is one shared connection (see _sqlite_engine): one transaction at a time
+        self._serial: AbstractContextManager[Any] = (threading.RLock() if isinstance(engine.pool, StaticPool)
+                                                     else nullcontext())
         self._insert = sqlite.insert if self._sqlite else postgresql.insert
         self._max_attempts = max_attempts
         self._rng = rng if rng is not None else random.Random()
@@ -364,7 +370,7 @@ class Ledger:
         delay = BACKOFF_FIRST_S
         for attempt in range(1, self._max_attempts + 1):
             try:
-                with self._engine.connect() as conn:
+                with self._serial, self._engine.connect() as conn:
                     if write and self._sqlite:
                         conn.execution_options(**{_IMMEDIATE: True})
                     with conn.begin():
@@ -398,7 +404,12 @@ def _sqlite_engine(url: URL, busy_timeout_s: float) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         # resolve now: a relative path would follow later changes of the working directory
         url = url.set(database=str(Path(database).expanduser().resolve()))
-    engine = sa.create_engine(url, json_serializer=_dumps)
+    if database in ("", ":memory:"):
+        # one in-memory database for every thread (SQLAlchemy's default gives each thread its own, empty one)
+        engine = sa.create_engine(url, json_serializer=_dumps, poolclass=StaticPool,
+                                  connect_args={"check_same_thread": False})
+    else:
+        engine = sa.create_engine(url, json_serializer=_dumps)
     busy_ms = max(0, int(busy_timeout_s * 1000))
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
