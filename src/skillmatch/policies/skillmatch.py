@@ -81,9 +81,11 @@ class SkillmatchPolicy:
         start = center.world.config.start_ts
         for o in self._pending:
             ticket = self._ticket(center, o.ticket, self._ids[o.ticket], start)
+            # seconds since the start as floats can land a microsecond before the ticket's logged creation
+            assigned = max(start + pd.Timedelta(seconds=o.assigned_s), pd.Timestamp(ticket["created_at"]))
+            closed = max(start + pd.Timedelta(seconds=o.closed_s), assigned)
             rows.append({**ticket, "agent_id": center.world.agents.ids[o.agent],
-                         "assigned_at": (start + pd.Timedelta(seconds=o.assigned_s)).isoformat(),
-                         "closed_at": (start + pd.Timedelta(seconds=o.closed_s)).isoformat(),
+                         "assigned_at": assigned.isoformat(), "closed_at": closed.isoformat(),
                          "handle_time_s": o.handle_time_s, "resolved": o.resolved, "transferred": o.transferred,
                          "reopened": o.reopened, "csat": o.csat, "qa_score": o.qa_score})
         self._pending = []
