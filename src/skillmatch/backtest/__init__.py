@@ -1,4 +1,4 @@
-"""Backtests: policies compared on the same simulated center (log replay to come), ground-truth metrics with intervals, a report."""
+"""Backtests: policies compared on a simulated center (ground truth) or a replayed log (estimated outcomes), with intervals and a report."""
 from skillmatch.backtest.lineup import KINDS, PolicySpec, RunSettings, default_lineup, parse_lineup
 from skillmatch.backtest.metrics import MetricSettings, summarize
 from skillmatch.backtest.pipeline import BacktestResult, backtest

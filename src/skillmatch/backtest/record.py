@@ -1,6 +1,6 @@
 """What one policy did over the evaluation window, as plain arrays: the only thing metrics and the report read.
 
-A log-replay source will fill the same record from logs and outcome estimates; the simulated source
+The log replay fills the same record from logs and outcome estimates; the simulated source
 fills it from the center's ground truth.
 """
 from __future__ import annotations

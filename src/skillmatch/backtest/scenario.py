@@ -1,7 +1,8 @@
 """Where a backtest starts: a center paused at the start of the evaluation window, the roster and a model trained before it.
 
 A source yields scenarios. `SimulatedSource` simulates a history under free selection, trains on it and
-continues the same center; a log-replay source will yield scenarios built from real logs instead.
+continues the same center. Log replay (`skillmatch.backtest.replay`) has its own pipeline: a log has no
+center to copy, only logged arrivals and sessions.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ class Scenario:
 
 
 class ScenarioSource(Protocol):
-    """Anything that yields scenarios to backtest on (simulated now; replayed logs later)."""
+    """Anything that yields simulated scenarios to backtest on."""
 
     def scenarios(self, workdir: Path, progress: ProgressFactory, say: Say) -> Iterator[Scenario]: ...
 
