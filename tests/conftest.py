@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from skillmatch.config import load_train_config
+from skillmatch.ledger import safe_url
 from skillmatch.logs import load_logs
 from skillmatch.models.publish import train_to_folder
 from skillmatch.simulation import SimulatedHistory, SimulationConfig, simulate_history
@@ -18,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("SKILLMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture()
-def postgres_schema_url() -> Iterator[str]:
-    """A URL on a fresh schema of the test PostgreSQL, dropped after the test (required here, never skipped)."""
+@contextmanager
+def _fresh_postgres_schema() -> Iterator[str]:
+    """A URL whose search_path is a new schema of the test PostgreSQL, dropped on exit (required, never skipped)."""
     schema = f"sm_{secrets.token_hex(6)}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     try:
@@ -28,7 +30,8 @@ def postgres_schema_url() -> Iterator[str]:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     except sa.exc.DBAPIError as error:
         admin.dispose()
-        pytest.fail(f"this test needs PostgreSQL at 127.0.0.1:5432 and could not use it: {error.orig}", pytrace=False)
+        pytest.fail(f"this test needs PostgreSQL at {safe_url(POSTGRES_URL)} and could not use it: {error.orig}",
+                    pytrace=False)
     try:
         yield sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
             hide_password=False)
@@ -36,6 +39,20 @@ def postgres_schema_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture()
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test."""
+    with _fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for the session (tests that share it empty it themselves)."""
+    with _fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

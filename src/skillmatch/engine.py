@@ -27,7 +27,7 @@ from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow, TicketHeld, Ticke
 from skillmatch.logs import validate_interactions
 from skillmatch.models.bundle import SkillmatchModel
 from skillmatch.models.folder import read_model_folder, resolve
-from skillmatch.records import Agent, Ticket, Weights, utc
+from skillmatch.records import Agent, Ticket, Weights, moment
 from skillmatch.scoring import (
     UNASSIGNED_WORDS, RoundInputs, ScoreMatrix, assignment_reasons, eligibility, score_round, why_nobody,
 )
@@ -104,7 +104,7 @@ class Engine:
                now: datetime | str, weights: Mapping[str, float] | Weights | None = None, commit: bool = True,
                request_id: str | None = None) -> dict[str, Any]:
         """One routing round: which agent takes which ticket, and why; the rest with the reason they wait."""
-        now_dt = _as_utc(now)
+        now_dt = moment(now)
         parsed_tickets = [_parse(Ticket, t, "tickets", i) for i, t in enumerate(tickets)]
         parsed_agents = [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)]
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
@@ -139,7 +139,7 @@ class Engine:
         this agent (see `PolicyConfig.claim_hold_s`): a ticket another decision holds is never offered, and
         of two requests racing for the same ticket one gets it and the other is decided again without it.
         """
-        now_dt = _as_utc(now if now is not None else datetime.now(timezone.utc))
+        now_dt = moment(now if now is not None else datetime.now(timezone.utc))
         me = _parse(Agent, agent, "agent", None)
         parsed_others = [_parse(Agent, a, "others", i) for i, a in enumerate(others or [])]
         parsed_queue = [_parse(Ticket, t, "queue", i) for i, t in enumerate(queue)]
@@ -205,7 +205,7 @@ class Engine:
 
     def agent_profile(self, agent_id: str, now: datetime | str | None = None) -> dict[str, Any]:
         """How the engine sees an agent: proficiency per topic with trend, difficulty carried against the fair share, growth."""
-        now_dt = _as_utc(now if now is not None else datetime.now(timezone.utc))
+        now_dt = moment(now if now is not None else datetime.now(timezone.utc))
         self._catch_up()
         history = self.model.history
         mine = history.agent == agent_id
@@ -253,7 +253,7 @@ class Engine:
                     now: datetime | str) -> dict[str, np.ndarray]:
         """A round's score matrices without solving or recording, for what-if plans (a supervisor's hand-back)."""
         rnd = self._score([_parse(Ticket, t, "tickets", i) for i, t in enumerate(tickets)],
-                          [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)], _as_utc(now), Weights())
+                          [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)], moment(now), Weights())
         return {"total": rnd.scores.total, "eligible": rnd.eligible, "p_resolve": rnd.predicted["p_resolve"],
                 "handle_time_s": rnd.predicted["handle_time_s"], "free_slots": rnd.free_slots}
 
@@ -567,15 +567,6 @@ def _served_pairs(history: OutcomeHistory) -> set[tuple[str, str]]:
     """(agent, customer) pairs with a past outcome, for the "served this customer before" reason."""
     known = np.array([c is not None for c in history.customer], dtype=bool)
     return set(zip(history.agent[known].tolist(), history.customer[known].tolist()))
-
-
-def _as_utc(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError("not a timestamp", column="now", expected="an ISO-8601 timestamp", got=value) from None
-    return utc(value)
 
 
 def _parse(model: type, value: Any, where: str, index: int | None):  # noqa: ANN202 - returns an instance of `model`

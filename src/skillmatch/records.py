@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from skillmatch.errors import InputError
 from skillmatch.logs.schema import DEFAULT_LANGUAGE, DEFAULT_PRIORITY
 
 
@@ -67,4 +68,14 @@ class Weights(BaseModel):
 
 def utc(value: datetime) -> datetime:
     """A timezone-aware UTC datetime (naive ones are UTC, as in the logs)."""
+    return _utc(value)
+
+
+def moment(value: datetime | str) -> datetime:
+    """A call's `now` (a datetime or ISO-8601 text) as aware UTC; InputError when the text is not a timestamp."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError("not a timestamp", column="now", expected="an ISO-8601 timestamp", got=value) from None
     return _utc(value)

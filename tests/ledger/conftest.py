@@ -1,44 +1,20 @@
 """Ledger fixtures: every ledger test runs on SQLite (a temp file) and on the PostgreSQL at 127.0.0.1:5432.
 
-PostgreSQL is required, never skipped: the session gets a fresh schema (dropped at the end) and fails
-loudly if the server cannot be reached. SKILLMATCH_TEST_POSTGRES_URL overrides the server URL.
+PostgreSQL is required, never skipped: the session gets a fresh schema (`postgres_url` in tests/conftest.py,
+dropped at the end) and fails loudly if the server cannot be reached. SKILLMATCH_TEST_POSTGRES_URL overrides
+the server URL.
 """
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from skillmatch.ledger import Ledger, safe_url
+from skillmatch.ledger import Ledger
+from skillmatch.ledger.tables import metadata
 
-POSTGRES_URL = os.environ.get("SKILLMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ("rounds", "decisions", "outcomes", "fair_share", "growth_quota", "work_items", "unavailability",
-          "alert_claims")
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema of the test database, dropped after the session."""
-    schema = f"sm_test_{secrets.token_hex(6)}"
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.DBAPIError as error:
-        admin.dispose()
-        pytest.fail(f"the ledger tests need PostgreSQL at {safe_url(POSTGRES_URL)} and could not use it: "
-                    f"{error.orig}", pytrace=False)
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+TABLES = tuple(metadata.tables)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

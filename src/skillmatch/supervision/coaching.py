@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from skillmatch.ledger import OutcomeRow
+from skillmatch.records import moment
 from skillmatch.supervision.board import Board
-from skillmatch.supervision.supervisor import Supervisor, _moment
+from skillmatch.supervision.supervisor import Supervisor
 
 MIN_TOPIC_OUTCOMES = 5
 """Topics with fewer outcomes are listed but not described (too little to say anything)."""
@@ -22,7 +23,7 @@ def agent_view(supervisor: Supervisor, agent_id: str, now: datetime | str | None
                profile: dict[str, Any] | None = None, board: Board | None = None) -> dict[str, Any]:
     """The engine's agent profile plus QA trend, fair share in difficulty, time away, queue, mentors and a summary."""
     engine = supervisor.engine
-    now_dt = _moment(now) if now is not None else datetime.now(timezone.utc)
+    now_dt = moment(now) if now is not None else datetime.now(timezone.utc)
     profile = dict(profile if profile is not None else engine.agent_profile(agent_id, now_dt))
     board = board or supervisor.board(now_dt)
     window_start = datetime.fromisoformat(profile["window"]["start"])

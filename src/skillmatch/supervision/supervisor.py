@@ -20,7 +20,7 @@ import numpy as np
 from skillmatch.engine import Engine
 from skillmatch.errors import InputError
 from skillmatch.ledger import UnavailablePeriod, WorkItem
-from skillmatch.records import utc
+from skillmatch.records import moment
 from skillmatch.supervision.board import Board, build_board, window_end
 from skillmatch.supervision.handback import Displaced, HandBackPlan, displaced_misses, plan_hand_back
 from skillmatch.supervision.mentors import suggest_mentors, topic_skills
@@ -44,7 +44,7 @@ class Supervisor:
     # ------------------------------------------------------------------ the floor
     def board(self, now: datetime | str, available: Sequence[str] | None = None) -> Board:
         """Open work, its risk, who is away and who is overloaded at `now` (read once from the ledger)."""
-        now_dt = _moment(now)
+        now_dt = moment(now)
         engine = self.engine
         since = now_dt - timedelta(hours=self.rules.lookback_hours)
         items = engine.ledger.work_since(since)
@@ -186,7 +186,7 @@ class Supervisor:
     def mark_unavailable(self, agent_id: str, start: datetime | str, end: datetime | str, reason: str
                          ) -> dict[str, Any]:
         """Record that an agent is out of the queue for [start, end) (training, campaign, mentoring)."""
-        start_dt, end_dt = _moment(start), _moment(end)
+        start_dt, end_dt = moment(start), moment(end)
         reason = (reason or "").strip()
         if not end_dt > start_dt:
             raise InputError("an unavailable period must end after it starts", column="end",
@@ -206,7 +206,7 @@ class Supervisor:
     def unavailable(self, agent_id: str, start: datetime | str, end: datetime | str) -> list[dict[str, Any]]:
         """The agent's periods out of the queue that overlap [start, end)."""
         return [{"start": p.start_at.isoformat(), "end": p.end_at.isoformat(), "reason": p.reason}
-                for p in self.engine.ledger.unavailable(_moment(start), _moment(end), [agent_id])]
+                for p in self.engine.ledger.unavailable(moment(start), moment(end), [agent_id])]
 
     def known(self, agent_id: str) -> bool:
         """On the roster, in the history, or routed work recently."""
@@ -219,7 +219,7 @@ class Supervisor:
     # ------------------------------------------------------------------ mentors
     def skills(self, now: datetime | str) -> Any:
         """Proficiency per (agent, topic) from the live history at `now` (one cached table per history and minute)."""
-        now_dt = _moment(now)
+        now_dt = moment(now)
         history = self.engine.model.history
         rules = self.rules
         key = (int(now_dt.timestamp() // 60), self.engine.model.builder.prior_strength, rules.mentor_z,
@@ -273,10 +273,3 @@ def _minutes(seconds: float) -> str:
     return f"{minutes:.0f} min" if minutes >= 1 else f"{seconds:.0f} s"
 
 
-def _moment(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InputError("not a timestamp", column="now", expected="an ISO-8601 timestamp", got=value) from None
-    return utc(value)
