@@ -6,10 +6,11 @@
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from skillmatch.config import Weights as PolicyWeights
 from skillmatch.errors import InputError, SkillmatchError
 from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder, Roster, posix_seconds
 from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow, TicketHeld, TicketHold
+from skillmatch.ledger.snapshot import RoutingState, RoutingStateCache
 from skillmatch.logs import validate_interactions
 from skillmatch.models.bundle import SkillmatchModel
 from skillmatch.models.folder import read_model_folder, resolve
@@ -42,6 +44,9 @@ CATCH_UP_MARGIN_S = 120.0
 """Outcomes are re-read this far back, so that clock skew and late commits between replicas lose none."""
 HOLD_RACE_ATTEMPTS = 5
 """How many times a decision is made again after losing a ticket to a concurrent claim."""
+LEDGER_READ_MAX_AGE_S = 1.0
+"""How long a round may reuse the ledger's counters, holds and absences read for an earlier round, when
+nothing was written through this engine's ledger since (other processes' writes show up within this time)."""
 
 
 class ConflictError(SkillmatchError):
@@ -81,6 +86,7 @@ class Engine:
         self.ledger = ledger
         self.policy = policy
         self._trained_history = model.history
+        self._routing_states = RoutingStateCache(ledger, LEDGER_READ_MAX_AGE_S)
         self._sync_history()
 
     @classmethod
@@ -110,14 +116,15 @@ class Engine:
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
         _unique([t.ticket_id for t in parsed_tickets], "tickets", "ticket_id")
         _unique([a.agent_id for a in parsed_agents], "agents", "agent_id")
-        request_hash = _hash({"call": "assign", "tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
-                              "weights": parsed_weights, "commit": commit}) if request_id is not None or commit else ""
+        request_hash = _lazy_hash({"call": "assign", "tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
+                                   "weights": parsed_weights, "commit": commit})
         stored = self._replay(request_id, request_hash)
         if stored is not None:
             return stored
-        for _ in range(HOLD_RACE_ATTEMPTS):
-            held = self._holds(parsed_tickets, now_dt, pulled_only=True)
-            rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights, held)
+        for attempt in range(HOLD_RACE_ATTEMPTS):
+            state = self._routing_state(now_dt, fresh=attempt > 0)
+            held = self._holds(state, parsed_tickets, now_dt, pulled_only=True)
+            rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights, held, state)
             solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
             rnd, solution = self._within_growth_quota(rnd, solution)
             response = self._response(rnd, solution.agent_of_ticket, solution.unassigned_reason, now_dt)
@@ -147,16 +154,17 @@ class Engine:
         _unique([t.ticket_id for t in parsed_queue], "queue", "ticket_id")
         _unique([a.agent_id for a in [me, *parsed_others]], "others", "agent_id")
         # Without `now` the server clock decides; it is left out of the hash so that a retry is a replay.
-        request_hash = _hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
-                              "now": now_dt if now is not None else None, "weights": parsed_weights,
-                              "commit": commit}) if request_id is not None or commit else ""
+        request_hash = _lazy_hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
+                                   "now": now_dt if now is not None else None, "weights": parsed_weights,
+                                   "commit": commit})
         stored = self._replay(request_id, request_hash)
         if stored is not None:
             return stored
         me_free = Agent(**{**me.model_dump(), "free_slots": 1})
-        for _ in range(HOLD_RACE_ATTEMPTS):
-            held = self._holds(parsed_queue, now_dt, pulled_only=False)
-            rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights, held)
+        for attempt in range(HOLD_RACE_ATTEMPTS):
+            state = self._routing_state(now_dt, fresh=attempt > 0)
+            held = self._holds(state, parsed_queue, now_dt, pulled_only=False)
+            rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights, held, state)
             choice = claim_next(rnd.scores.total, rnd.eligible, rnd.free_slots[1:])
             agent_of_ticket = np.full(len(parsed_queue), -1)
             if choice.ticket is not None:
@@ -291,15 +299,23 @@ class Engine:
     def _center_mean(self) -> float:
         return float(np.mean(self.model.difficulty_quantiles[1:-1]))
 
-    def available_shares(self, agent_ids: Sequence[str], now: datetime) -> np.ndarray:
-        """Per agent, the share of the window holding `now` not marked out of the queue (pro-rates quotas, shares)."""
+    def _routing_state(self, now: datetime, fresh: bool = False) -> RoutingState:
+        """The ledger as a round at `now` sees it (reused for a moment: see `LEDGER_READ_MAX_AGE_S`)."""
         start = self._window_start(now)
-        end = start + timedelta(hours=self.policy.window_hours)
-        periods: dict[str, list[tuple[float, float]]] = {}
-        for p in self.ledger.unavailable(start, end, agent_ids if len(agent_ids) <= 500 else None):
-            periods.setdefault(p.agent_id, []).append((p.start_at.timestamp(), p.end_at.timestamp()))
-        return np.array([available_share(periods.get(a, ()), start.timestamp(), end.timestamp())
-                         for a in agent_ids], dtype=float)
+        return self._routing_states.get(start, start + timedelta(hours=self.policy.window_hours), now, fresh=fresh)
+
+    def available_shares(self, agent_ids: Sequence[str], now: datetime,
+                         state: RoutingState | None = None) -> np.ndarray:
+        """Per agent, the share of the window holding `now` not marked out of the queue (pro-rates quotas, shares)."""
+        state = state if state is not None else self._routing_state(now)
+        start, end = state.window_start.timestamp(), state.window_end.timestamp()
+        shares = np.ones(len(agent_ids))
+        for i, agent_id in enumerate(agent_ids):
+            periods = state.unavailable.get(agent_id)
+            if periods:
+                shares[i] = available_share([(p.start_at.timestamp(), p.end_at.timestamp()) for p in periods],
+                                            start, end)
+        return shares
 
     def _profiles(self, agents: list[Agent]) -> tuple[list[AgentProfile], np.ndarray]:
         """Merge each sent agent with its roster profile (fields not sent come from the roster)."""
@@ -320,16 +336,18 @@ class Engine:
             slots.append(a.free_slots if a.free_slots is not None else (a.capacity or base.capacity))
         return profiles, np.asarray(slots, dtype=int)
 
-    def _holds(self, tickets: Sequence[Ticket], now: datetime, pulled_only: bool) -> dict[str, TicketHold]:
+    def _holds(self, state: RoutingState, tickets: Sequence[Ticket], now: datetime,
+               pulled_only: bool) -> dict[str, TicketHold]:
         """Holds in force on these tickets (only claims when `pulled_only`: a round may re-route what rounds placed)."""
-        if self.policy.claim_hold_s <= 0 or not tickets:
+        if self.policy.claim_hold_s <= 0:
             return {}
-        held = self.ledger.holds([t.ticket_id for t in tickets], now)
+        held = state.holds_on([t.ticket_id for t in tickets], now)
         return {k: h for k, h in held.items() if h.pulled or not pulled_only}
 
     def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights,
-               held: Mapping[str, TicketHold] | None = None) -> _Round:
+               held: Mapping[str, TicketHold] | None = None, state: RoutingState | None = None) -> _Round:
         self._catch_up()
+        state = state if state is not None else self._routing_state(now)
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
         restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
@@ -364,9 +382,7 @@ class Engine:
                                                  roster=Roster(profiles), reference=ticket_reference)
                 for key in predicted:
                     predicted[key][pair_t, pair_a] = pairs[key].to_numpy()
-        window = self._window_start(now)
-        counters = self.ledger.fair_share(window)
-        used = self.ledger.growth_used(window)
+        counters, used = state.fair_share, state.growth_used
         center_mean = self._center_mean()
         center_sd = float(np.std(self.model.difficulty_quantiles[1:-1]))
         carried = carried_mean(np.array([counters[p.agent_id].difficulty_sum if p.agent_id in counters else 0.0
@@ -374,7 +390,7 @@ class Engine:
                                np.array([counters[p.agent_id].n_assigned if p.agent_id in counters else 0
                                          for p in profiles], dtype=float), center_mean)
         quota = [prorated_quota(self.policy.guardrails.quota_per_window, share)
-                 for share in self.available_shares([p.agent_id for p in profiles], now)]
+                 for share in self.available_shares([p.agent_id for p in profiles], now, state)]
         used_by_agent: dict[str, int] = {}
         for (agent_id, _), n in used.items():
             used_by_agent[agent_id] = used_by_agent.get(agent_id, 0) + n
@@ -468,17 +484,17 @@ class Engine:
             out["assignment"] = assignments[0] if assignments else None
         return out
 
-    def _replay(self, request_id: str | None, request_hash: str) -> dict[str, Any] | None:
+    def _replay(self, request_id: str | None, request_hash: Callable[[], str]) -> dict[str, Any] | None:
         if request_id is None:
             return None
         found = self.ledger.find_round(request_id)
         if found is None:
             return None
-        if found.request_hash != request_hash:
+        if found.request_hash != request_hash():
             raise ConflictError(f"request_id {request_id!r} was already used for a different request")
         return found.response
 
-    def _commit(self, request_id: str | None, request_hash: str, response: dict[str, Any], rnd: _Round,
+    def _commit(self, request_id: str | None, request_hash: Callable[[], str], response: dict[str, Any], rnd: _Round,
                 agent_of_ticket: np.ndarray, now: datetime, commit: bool, pulled: bool) -> dict[str, Any]:
         """Record the decisions with their ticket holds (`pulled`: claimed by the agent); TicketHeld if one was taken."""
         if not commit:
@@ -502,10 +518,10 @@ class Engine:
         hold_s = self.policy.claim_hold_s
         holds = [TicketHold(ticket_id=r.ticket_id, agent_id=r.agent_id, pulled=pulled,
                             held_until=now + timedelta(seconds=hold_s)) for r in rows] if hold_s > 0 else []
-        record = self.ledger.record_round(request_id, request_hash, response, self.model_version, now, rows,
+        record = self.ledger.record_round(request_id, request_hash(), response, self.model_version, now, rows,
                                           self._window_start(now), holds=holds)
         if record.existing:  # another replica recorded this request_id first
-            if record.request_hash != request_hash:
+            if record.request_hash != request_hash():
                 raise ConflictError(f"request_id {request_id!r} was already used for a different request")
             return record.response
         return response
@@ -593,6 +609,11 @@ def _unique(ids: list[str], where: str, field: str) -> None:
         seen.add(i)
     if dup:
         raise InputError(f"duplicate {field} in {where}", column=f"{where}.{field}", expected="unique ids", got=dup)
+
+
+def _lazy_hash(payload: dict[str, Any]) -> Callable[[], str]:
+    """The request's hash, computed on first call: only a committed or replayed request needs it."""
+    return functools.cache(functools.partial(_hash, payload))
 
 
 def _hash(payload: dict[str, Any]) -> str:

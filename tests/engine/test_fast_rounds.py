@@ -100,3 +100,25 @@ def test_recorded_outcomes_reach_the_next_round_on_the_fast_path(engine, logged,
     assert eligible.any()
     changed = after.predicted["p_resolve"][eligible, a] != before.predicted["p_resolve"][eligible, a]
     assert changed.mean() > 0.5  # 40 new outcomes move most of this agent's predictions (the direction is the model's)
+
+
+@pytest.mark.parametrize(("fast", "factored_trees"), PATHS)
+def test_tickets_scored_before_are_scored_as_new_ones(engine, logged, two_weeks, fast, factored_trees):
+    """The ticket side kept between rounds answers as a fresh computation, also after the customer's outcome arrived."""
+    tickets, agents = _round(logged, two_weeks, 0)
+    _score(engine, tickets, agents, RecordWeights(), fast, factored_trees)
+    cache = engine.model.__dict__["_ticket_cache"]
+    kept = len(cache)
+    row = logged.iloc[:1].copy()
+    row["ticket_id"], row["customer_id"] = "AGAIN-1", tickets[0]["customer_id"]
+    row["created_at"] = (NOW - timedelta(hours=3)).isoformat()
+    row["closed_at"] = (NOW - timedelta(hours=2)).isoformat()
+    row = row.drop(columns=[c for c in ("assigned_at", "message_words") if c in row.columns])
+    assert engine.record_outcomes(row.astype(object).where(row.notna(), None).to_dict("records"))["inserted"] == 1
+
+    overlap = tickets[:1] + tickets[10:] + tickets_from(logged, 10, start=500)
+    again = _score(engine, overlap, agents, RecordWeights(), fast, factored_trees)
+    reference = _score(engine, overlap, agents, RecordWeights(), False, False)
+
+    _assert_same_round(again, reference)
+    assert kept + 10 < len(cache) < kept + len(overlap)  # new ones and the changed customer's ticket, not the rest

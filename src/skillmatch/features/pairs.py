@@ -77,6 +77,11 @@ class PairFeatureBuilder:
         return [*CATEGORICAL, *self.extra_categorical, "priority", "sentiment", "hour", "weekday",
                 "customer_recent_7d", *self.extra_numeric]
 
+    @property
+    def ticket_fields(self) -> list[str]:
+        """The request fields `ticket_matrix` reads besides the creation time and the customer's recent contacts."""
+        return [*CATEGORICAL, *self.extra_categorical, "priority", "sentiment", *self.extra_numeric]
+
     def ticket_matrix(self, columns: Mapping[str, Sequence[Any]], time_s: np.ndarray,
                       customer_recent: np.ndarray) -> np.ndarray:
         """`ticket_features` as LightGBM reads them (categories as codes, nan when unknown), without pandas.

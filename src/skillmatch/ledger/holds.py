@@ -59,6 +59,13 @@ def select_holds(conn: Connection, ticket_ids: Sequence[str], now: datetime) -> 
     return found
 
 
+def select_active_holds(conn: Connection, now: datetime) -> dict[str, TicketHold]:
+    """Every hold still in force at `now`, by ticket id (the work in progress of the whole center)."""
+    stmt = sa.select(ticket_holds).where(ticket_holds.c.held_until > now)
+    return {r.ticket_id: TicketHold(ticket_id=r.ticket_id, agent_id=r.agent_id, pulled=bool(r.pulled),
+                                    held_until=r.held_until) for r in conn.execute(stmt)}
+
+
 def release_holds(conn: Connection, ticket_ids: Sequence[str]) -> None:
     """Drop the holds of tickets whose outcome arrived (the work is done)."""
     ids = sorted(set(ticket_ids))

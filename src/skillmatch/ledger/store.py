@@ -43,7 +43,8 @@ from skillmatch.ledger.errors import LedgerError
 from skillmatch.ledger.records import (
     DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, TicketHold, UnavailablePeriod, WorkItem,
 )
-from skillmatch.ledger.holds import release_holds, select_holds, take_holds
+from skillmatch.ledger.holds import release_holds, select_active_holds, select_holds, take_holds
+from skillmatch.ledger.snapshot import RoutingState
 from skillmatch.ledger.tables import decisions, fair_share, growth_quota, metadata, outcomes, rounds, work_items
 from skillmatch.ledger.work import claim, insert_unavailable, select_unavailable, select_work, work_values
 
@@ -103,6 +104,8 @@ class Ledger:
         self._max_attempts = max_attempts
         self._rng = rng if rng is not None else random.Random()
         self.url = url
+        self._generation = 0
+        self._generation_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -159,6 +162,11 @@ class Ledger:
 
     def __repr__(self) -> str:
         return f"Ledger({self.url!r})"
+
+    @property
+    def generation(self) -> int:
+        """How many write transactions this object has committed (a reading taken before a write is stale)."""
+        return self._generation
 
     def ping(self) -> None:
         """Check that the database answers (a readiness probe); LedgerError if it does not."""
@@ -308,21 +316,11 @@ class Ledger:
 
     def fair_share(self, window_start: datetime) -> dict[str, FairShareCounter]:
         """Per agent, the load carried in the window starting at `window_start` (agents with none are absent)."""
-        stmt = sa.select(fair_share).where(fair_share.c.window_start == window_start)
-
-        def work(conn: Connection) -> dict[str, FairShareCounter]:
-            return {r.agent_id: FairShareCounter(n_assigned=int(r.n_assigned), difficulty_sum=float(r.difficulty_sum),
-                                                 hard_n=int(r.hard_n))
-                    for r in conn.execute(stmt)}
-
-        return self._run("fair_share", work, write=False)
+        return self._run("fair_share", lambda conn: _select_fair_share(conn, window_start), write=False)
 
     def growth_used(self, window_start: datetime) -> dict[tuple[str, str], int]:
         """(agent_id, topic) -> stretch tickets given in the window starting at `window_start`."""
-        stmt = sa.select(growth_quota).where(growth_quota.c.window_start == window_start)
-        return self._run("growth_used",
-                         lambda conn: {(r.agent_id, r.topic): int(r.stretch_n) for r in conn.execute(stmt)},
-                         write=False)
+        return self._run("growth_used", lambda conn: _select_growth_used(conn, window_start), write=False)
 
     def agent_decisions(self, agent_id: str, since: datetime | None = None) -> list[DecisionRow]:
         """The agent's recorded assignments decided at or after `since`, oldest first (the audit trail)."""
@@ -346,6 +344,20 @@ class Ledger:
         if not period.agent_id or not period.reason:
             raise ValueError("an unavailable period needs an agent_id and a reason")
         return self._run("record_unavailable", lambda conn: insert_unavailable(conn, period, _now()), write=True)
+
+    def routing_state(self, window_start: datetime, window_end: datetime, now: datetime) -> RoutingState:
+        """Everything a round reads, in one transaction: the window's counters, periods out of the queue, holds in force."""
+
+        def work(conn: Connection) -> RoutingState:
+            periods: dict[str, list[UnavailablePeriod]] = {}
+            for p in select_unavailable(conn, window_start, window_end):
+                periods.setdefault(p.agent_id, []).append(p)
+            return RoutingState(window_start=window_start, window_end=window_end, as_of=now,
+                                fair_share=_select_fair_share(conn, window_start),
+                                growth_used=_select_growth_used(conn, window_start), unavailable=periods,
+                                holds=select_active_holds(conn, now))
+
+        return self._run("routing_state", work, write=False)
 
     def unavailable(self, start: datetime, end: datetime,
                     agent_ids: Sequence[str] | None = None) -> list[UnavailablePeriod]:
@@ -374,7 +386,11 @@ class Ledger:
                     if write and self._sqlite:
                         conn.execution_options(**{_IMMEDIATE: True})
                     with conn.begin():
-                        return work(conn)
+                        result = work(conn)
+                if write:
+                    with self._generation_lock:
+                        self._generation += 1
+                return result
             except exc.DBAPIError as error:
                 if attempt < self._max_attempts and self._transient(error):
                     _log.info("%s: transient conflict on attempt %d of %d, retrying: %s", what, attempt,
@@ -442,6 +458,17 @@ def _postgres_engine(url: URL, connect_timeout_s: int) -> Engine:
 
 
 # ---------------------------------------------------------------------- rows in and out
+
+def _select_fair_share(conn: Connection, window_start: datetime) -> dict[str, FairShareCounter]:
+    stmt = sa.select(fair_share).where(fair_share.c.window_start == window_start)
+    return {r.agent_id: FairShareCounter(n_assigned=int(r.n_assigned), difficulty_sum=float(r.difficulty_sum),
+                                         hard_n=int(r.hard_n)) for r in conn.execute(stmt)}
+
+
+def _select_growth_used(conn: Connection, window_start: datetime) -> dict[tuple[str, str], int]:
+    stmt = sa.select(growth_quota).where(growth_quota.c.window_start == window_start)
+    return {(r.agent_id, r.topic): int(r.stretch_n) for r in conn.execute(stmt)}
+
 
 def _select_round(conn: Connection, request_id: str) -> RoundRecord | None:
     """The stored round of a request_id inside the caller's transaction."""

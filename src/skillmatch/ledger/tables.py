@@ -176,4 +176,5 @@ ticket_holds = sa.Table(
     sa.Column("pulled", sa.Boolean(), nullable=False),  # taken through claim-next (locked), not pushed by a round
     sa.Column("decided_at", UTCDateTime(), nullable=False),
     sa.Column("held_until", UTCDateTime(), nullable=False),
+    sa.Index("ix_ticket_holds_held_until", "held_until"),  # a round reads the holds in force
 )

@@ -14,6 +14,7 @@ from skillmatch.features.pairs import AGENT_FEATURES, REFERENCE_FEATURES
 from skillmatch.logs.schema import DEFAULT_LANGUAGE
 from skillmatch.models.agent_fit import AgentFitModel
 from skillmatch.models.difficulty import DifficultyModel
+from skillmatch.models.ticket_side import TicketSideCache
 
 
 @dataclass
@@ -51,6 +52,7 @@ class SkillmatchModel:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_index", None)  # derived; rebuilt on first use after loading
+        state.pop("_ticket_cache", None)
         return state
 
     def ticket_reference(self, tickets: pd.DataFrame, time_s: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,8 +106,9 @@ class SkillmatchModel:
         pair_agent = np.asarray(pair_agent, dtype=np.int64)
         time_t = np.full(n_t, float(now_s))
         customers = np.array(list(_values(tickets, "customer_id", n_t)), dtype=object)
-        ticket_matrix = self.builder.ticket_matrix(tickets, created_s, self.index.customer_recent(customers, time_t))
-        p_ref, log_handle_ref = self.difficulty.reference_matrix(ticket_matrix, factored=factored)
+        side = self._ticket_side(tickets, np.asarray(created_s, dtype=float),
+                                 self.index.customer_recent(customers, time_t), factored)
+        ticket_matrix, p_ref, log_handle_ref = side[:, :-2], side[:, -2], side[:, -1]
         out = RoundPredictions(p_ref, log_handle_ref, {})
         if not len(pair_ticket):
             out.pairs.update({k: np.array([]) for k in ("p_resolve", "p_resolve_raw", "handle_time_s", "csat")})
@@ -161,6 +164,25 @@ class SkillmatchModel:
         out.pairs.update(self.agent_fit.predict_sides(left, [*self.builder.ticket_columns, *REFERENCE_FEATURES],
                                                       pair_ticket, right, AGENT_FEATURES, right_row, factored=factored))
         return out
+
+    def _ticket_side(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, customer_recent: np.ndarray,
+                     factored: bool) -> np.ndarray:
+        """Per ticket: its `ticket_matrix` row, then `p_resolve_ref` and `log_handle_ref` (cached per distinct ticket)."""
+        cache = self.__dict__.get("_ticket_cache")
+        if cache is None:
+            cache = self.__dict__["_ticket_cache"] = TicketSideCache()
+        n = len(created_s)
+        fields = self.builder.ticket_fields
+        values = [list(_values(tickets, name, n)) for name in fields]
+        keys = list(zip([factored] * n, created_s.tolist(), customer_recent.tolist(), *values))
+
+        def compute(rows: np.ndarray) -> np.ndarray:
+            subset = {name: [column[i] for i in rows] for name, column in zip(fields, values)}
+            matrix = self.builder.ticket_matrix(subset, created_s[rows], customer_recent[rows])
+            p_ref, log_handle_ref = self.difficulty.reference_matrix(matrix, factored=factored)
+            return np.column_stack([matrix, p_ref, log_handle_ref])
+
+        return cache.rows(keys, compute)
 
     def round_ready(self) -> bool:
         """Whether `predict_round` can serve this model (its pair features are the builder's ticket + agent features)."""

@@ -117,7 +117,10 @@ class DifficultyModel:
             out = np.vstack([self.resolve_.booster_.predict(X), self.handle_.booster_.predict(X)])
         else:
             left = forest.masks(tickets, range(n_columns))
-            right = forest.masks(agent_codes, [n_columns]) if with_agents else forest.masks(np.zeros((1, 0)), [])
+            right = self.__dict__.get("_reference_masks")
+            if right is None:  # the reference agents' side is the same for every ticket
+                right = self.__dict__["_reference_masks"] = (
+                    forest.masks(agent_codes, [n_columns]) if with_agents else forest.masks(np.zeros((1, 0)), []))
             out = forest.predict(left, np.repeat(np.arange(n), n_ref), right, np.tile(np.arange(n_ref), n))
         return out[0].reshape(n, n_ref).mean(axis=1), out[1].reshape(n, n_ref).mean(axis=1)
 
@@ -138,6 +141,7 @@ class DifficultyModel:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_factored_forest", None)  # derived from the boosters
+        state.pop("_reference_masks", None)
         return state
 
     def difficulty(self, tickets: pd.DataFrame) -> np.ndarray:

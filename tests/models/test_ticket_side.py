@@ -1,0 +1,57 @@
+"""The ticket side kept across rounds: computed once per distinct ticket, never for a key it cannot keep."""
+from __future__ import annotations
+
+import numpy as np
+
+from skillmatch.models.ticket_side import TicketSideCache
+
+
+class Counting:
+    """A compute function that records which positions it was asked for; row = (position, key's number)."""
+
+    def __init__(self, keys: list) -> None:
+        self.keys = keys
+        self.asked: list[list[int]] = []
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        self.asked.append(positions.tolist())
+        return np.array([[float(i), float(hash(str(self.keys[i])) % 1000)] for i in positions])
+
+
+def test_each_distinct_ticket_is_computed_once() -> None:
+    cache = TicketSideCache()
+    first_keys = [("a", 1), ("b", 2), ("c", 3)]
+    first = Counting(first_keys)
+    rows = cache.rows(first_keys, first)
+    assert first.asked == [[0, 1, 2]] and rows.shape == (3, 2)
+
+    later_keys = [("c", 3), ("d", 4), ("a", 1)]
+    later = Counting(later_keys)
+    again = cache.rows(later_keys, later)
+
+    assert later.asked == [[1]]  # only the new ticket
+    np.testing.assert_array_equal(again[0], rows[2])
+    np.testing.assert_array_equal(again[2], rows[0])
+    assert len(cache) == 4
+
+
+def test_keys_it_cannot_keep_are_computed_every_time() -> None:
+    cache = TicketSideCache()
+    keys = [("a", ["unhashable", "list"]), None, ("b", 1)]
+    for _ in range(2):
+        compute = Counting(keys)
+        cache.rows(keys, compute)
+    assert compute.asked == [[0, 1]]
+    assert len(cache) == 1
+
+
+def test_a_full_cache_drops_its_oldest_tickets() -> None:
+    cache = TicketSideCache(max_tickets=8)
+    for start in range(0, 40, 4):
+        keys = [("t", i) for i in range(start, start + 4)]
+        cache.rows(keys, Counting(keys))
+    assert len(cache) <= 8
+    newest = [("t", i) for i in range(36, 40)]
+    compute = Counting(newest)
+    cache.rows(newest, compute)
+    assert compute.asked == []
