@@ -3,15 +3,19 @@
     .venv/bin/python benchmarks/api_load.py --models models/latest [--seconds 10 --clients 4 --workers 1]
 
 Two phases, each bounded by --seconds: `/v1/assign` rounds of 50 tickets x 100 agents from one client
-(closed loop), and `/v1/next` for one agent with a queue of 200 tickets and 10 other free agents from
---clients concurrent clients. Prints req/s, p50 and p99, the in-process `Engine.assign` / `Engine.next`
-p50 and p99 of the same payloads, and the ratio of the medians. Decisions are not committed (`commit:
-false`) so that the figures are routing, not disk flushes; pass --commit to include the ledger writes.
+(closed loop), and a claim-next stream on `/v1/next` from --clients concurrent clients: each request is
+one of 11 agents (the other 10 are `others`) asking with a queue of 200 tickets that moves on by one
+ticket per request (one claimed, one arrived), at a `now` that follows the clock. Prints req/s, p50 and
+p99, the in-process `Engine.assign` / `Engine.next` p50 and p99 of the same payloads, and the ratio of the
+medians. Decisions are not committed (`commit: false`) so that the figures are routing, not disk flushes;
+pass --commit to include the ledger writes.
 Targets on 2 cores: `/v1/assign` 50x100 p99 under 20 ms; `/v1/next` at least 500 req/s with p99 under 10 ms.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import socket
 import statistics
@@ -21,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -32,6 +37,7 @@ from skillmatch.engine import Engine
 
 SKILLMATCH = Path(sys.executable).with_name("skillmatch")
 OTHERS = 10
+QUEUE = 200
 
 
 def _free_port() -> int:
@@ -58,20 +64,23 @@ def _start(models: Path, ledger: str, workers: int) -> tuple[subprocess.Popen, s
     raise SystemExit("the server did not become ready within 120 s")
 
 
-def _drive(base: str, path: str, bodies: Callable[[int], dict], clients: int, seconds: float) -> tuple[list[float], int]:
-    """Closed-loop clients posting until `seconds` pass; returns the latencies and the number of failures."""
+def _drive(base: str, path: str, bodies: Callable[[int], bytes], clients: int,
+           seconds: float) -> tuple[list[float], int]:
+    """Closed-loop clients posting until `seconds` pass (request i gets `bodies(i)`); the latencies and the failures."""
     latencies: list[float] = []
     failures = [0]
     stop = time.monotonic() + seconds
     lock = threading.Lock()
+    numbers = itertools.count()
+    headers = {"content-type": "application/json"}
 
     def client(k: int) -> None:
-        mine, bad, i = [], 0, 0
+        mine, bad = [], 0
         with httpx.Client(base_url=base, timeout=30.0) as http:
             while time.monotonic() < stop:
-                i += 1
+                body = bodies(next(numbers))
                 start = time.perf_counter()
-                response = http.post(path, json=bodies(k * 1_000_000 + i))
+                response = http.post(path, content=body, headers=headers)
                 mine.append(time.perf_counter() - start)
                 bad += response.status_code != 200
         with lock:
@@ -86,14 +95,43 @@ def _drive(base: str, path: str, bodies: Callable[[int], dict], clients: int, se
     return latencies, failures[0]
 
 
-def _in_process(call: Callable[[], object], seconds: float) -> list[float]:
-    call()
+def _in_process(call: Callable[[int], object], seconds: float) -> list[float]:
+    call(0)
     out, stop = [], time.monotonic() + seconds
-    while time.monotonic() < stop:
+    for i in itertools.count(1):
+        if time.monotonic() >= stop:
+            break
         start = time.perf_counter()
-        call()
+        call(i)
         out.append(time.perf_counter() - start)
     return out
+
+
+class ClaimStream:
+    """Request i of a claim-next stream: agent i mod 11 asks, the queue is tickets i .. i + 199 of a pool."""
+
+    def __init__(self, pool: list[dict], crew: list[dict], started: float, queue: int = QUEUE) -> None:
+        self.pool, self.crew, self.started, self.queue = pool, crew, started, queue
+        self.encoded = [json.dumps(t) for t in pool]
+
+    def window(self, i: int) -> slice:
+        first = i % (len(self.pool) - self.queue)
+        return slice(first, first + self.queue)
+
+    def now(self) -> datetime:
+        return NOW + timedelta(seconds=time.monotonic() - self.started)
+
+    def call(self, i: int) -> dict:
+        """The `Engine.next` keyword arguments of request i."""
+        me = self.crew[i % len(self.crew)]
+        return {"agent": me, "queue": self.pool[self.window(i)], "others": [a for a in self.crew if a is not me],
+                "now": self.now()}
+
+    def body(self, i: int, commit: bool) -> bytes:
+        me = self.crew[i % len(self.crew)]
+        head = json.dumps({"request_id": f"n-{i}", "now": self.now().isoformat(), "commit": commit, "agent": me,
+                           "others": [a for a in self.crew if a is not me]})
+        return (head[:-1] + ', "queue": [' + ", ".join(self.encoded[self.window(i)]) + "]}").encode()
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -112,28 +150,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine.load(args.models, database_url=f"sqlite:///{tmp}/in-process.db", policy=PolicyConfig())
         tickets, agents = random_round(rng, engine, 50, 100)
-        queue, crew = random_round(rng, engine, 200, OTHERS + 1)
+        pool, crew = random_round(rng, engine, 10 * QUEUE, OTHERS + 1)
         for a in crew:
             a["free_slots"] = 1
         now = NOW.isoformat()
 
-        def assign_body(i: int) -> dict:
-            return {"request_id": f"a-{i}", "now": now, "tickets": tickets, "agents": agents, "commit": args.commit}
+        def assign_body(i: int) -> bytes:
+            return json.dumps({"request_id": f"a-{i}", "now": now, "tickets": tickets, "agents": agents,
+                               "commit": args.commit}).encode()
 
-        def next_body(i: int) -> dict:
-            return {"request_id": f"n-{i}", "now": now, "agent": crew[0], "queue": queue, "others": crew[1:],
-                    "commit": args.commit}
-
-        local = {
-            "assign": _in_process(lambda: engine.assign(tickets, agents, now=NOW, commit=False), args.seconds / 2),
-            "next": _in_process(lambda: engine.next(crew[0], queue, others=crew[1:], now=NOW, commit=False),
-                                args.seconds / 2),
-        }
+        local = {"assign": _in_process(lambda i: engine.assign(tickets, agents, now=NOW, commit=False),
+                                       args.seconds / 2)}
+        stream = ClaimStream(pool, crew, time.monotonic())
+        local["next"] = _in_process(lambda i: engine.next(**stream.call(i), commit=False), args.seconds / 2)
         engine.close()
         process, base = _start(args.models, f"sqlite:///{tmp}/served.db", args.workers)
         try:
+            stream = ClaimStream(pool, crew, time.monotonic())
             served = {"assign": _drive(base, "/v1/assign", assign_body, 1, args.seconds),
-                      "next": _drive(base, "/v1/next", next_body, args.clients, args.seconds)}
+                      "next": _drive(base, "/v1/next", lambda i: stream.body(i, args.commit), args.clients,
+                                     args.seconds)}
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -275,6 +275,7 @@ def serve(
 
     from skillmatch.api import ApiSettings, create_app
     from skillmatch.api.settings import check_bind, env_tokens, read_tokens
+    from skillmatch.api.workers import run_workers
     from skillmatch.config import load_policy_config
     from skillmatch.ledger import Ledger
 
@@ -302,8 +303,8 @@ def serve(
         return
     os.environ.update(settings.to_env())
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="skillmatch-metrics-"))
-    uvicorn.run("skillmatch.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=logging_config)
+    run_workers("skillmatch.api.app:app_from_env", workers, host=host, port=port, access_log=False,
+                log_config=logging_config)
 
 
 def _serve_logging(level: str) -> dict[str, Any]:

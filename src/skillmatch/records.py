@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from skillmatch.errors import InputError
 from skillmatch.logs.schema import DEFAULT_LANGUAGE, DEFAULT_PRIORITY
@@ -17,6 +18,10 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+Lowered = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True)]
+"""Text compared without case or surrounding blanks (topics, languages), normalised by pydantic's core."""
+
+
 class Ticket(BaseModel):
     """A waiting ticket. Fields beyond the contract's are kept (they may be declared model features)."""
 
@@ -24,9 +29,9 @@ class Ticket(BaseModel):
 
     ticket_id: str = Field(min_length=1)
     created_at: datetime
-    topic: str = Field(min_length=1)
+    topic: Lowered = Field(min_length=1)
     channel: str | None = None
-    language: str = DEFAULT_LANGUAGE
+    language: Lowered = DEFAULT_LANGUAGE
     priority: int = Field(DEFAULT_PRIORITY, ge=1, le=4)
     customer_id: str | None = None
     customer_tier: str | None = None
@@ -36,11 +41,6 @@ class Ticket(BaseModel):
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         return _utc(value)
-
-    @field_validator("topic", "language")
-    @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.strip().lower()
 
 
 class Agent(BaseModel):

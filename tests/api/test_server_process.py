@@ -1,6 +1,7 @@
 """`skillmatch serve` as real processes on 127.0.0.1: replicas sharing PostgreSQL, a promote under load, bind refusal."""
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import httpx
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from skillmatch.api.workers import TcpConfig
 from skillmatch.cli import app as cli
 from skillmatch.models.folder import promote
 
@@ -146,3 +148,25 @@ def test_several_workers_serve_and_share_the_metrics(models_dir, tmp_path, round
             assert response.status_code == 200, response.text
         text = client.get("/metrics").text
     assert 'skillmatch_http_requests_total{method="POST",route="/v1/assign",status="200"} 6.0' in text
+
+
+def test_worker_processes_answer_without_nagle_delays():
+    """`serve --workers N` shares one listening socket; its connections must get TCP_NODELAY (uvicorn issue #3149)."""
+    listener = TcpConfig("skillmatch.api.app:app_from_env", factory=True, host="127.0.0.1", port=0).bind_socket()
+    assert listener.proto == socket.IPPROTO_TCP
+
+    async def accepted_nodelay() -> int:
+        found: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            found.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connection, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection(*listener.getsockname())
+            value = await asyncio.wait_for(found, 5)
+            writer.close()
+            return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
