@@ -417,20 +417,18 @@ class Engine:
         """Keep at most the quota left of stretch tickets per agent: the best ones the solve chose; re-solve once."""
         agent_of_ticket = solution.agent_of_ticket
         s = rnd.scores
+        placed = np.flatnonzero(agent_of_ticket >= 0)
+        stretched = agent_of_ticket[placed][s.stretch[placed, agent_of_ticket[placed]]]
+        over = np.flatnonzero(np.bincount(stretched, minlength=len(rnd.agents)) > np.maximum(rnd.inputs.quota_left, 0))
+        if not over.size:
+            return rnd, solution
         growth, stretch = s.growth.copy(), s.stretch.copy()
-        changed = False
-        for a in range(len(rnd.agents)):
+        for a in over.tolist():
             chosen = np.flatnonzero((agent_of_ticket == a) & s.stretch[:, a])
-            left = max(int(rnd.inputs.quota_left[a]), 0)
-            if len(chosen) <= left:
-                continue
-            keep = chosen[np.argsort(-s.total[chosen, a], kind="stable")[:left]]
+            keep = chosen[np.argsort(-s.total[chosen, a], kind="stable")[:max(int(rnd.inputs.quota_left[a]), 0)]]
             drop = np.ones(len(stretch), dtype=bool)
             drop[keep] = False
             growth[drop, a], stretch[drop, a] = 0.0, False
-            changed = True
-        if not changed:
-            return rnd, solution
         total = s.total - s.growth + growth
         scores = replace(s, total=total, growth=growth, stretch=stretch)
         return replace(rnd, scores=scores), solve_round(total, rnd.eligible, rnd.free_slots)
@@ -439,50 +437,61 @@ class Engine:
                   now: datetime, only_agent: int | None = None) -> dict[str, Any]:
         s, p = rnd.scores, rnd.predicted
         hard = self.model.difficulty_at(self.policy.hard_quantile)
-        assignments, unassigned = [], []
-        restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
-        for i, ticket in enumerate(rnd.tickets):
-            a = int(agent_of_ticket[i])
-            if a < 0:
-                if only_agent is not None:
-                    continue
-                code = codes[i] if codes is not None else None
-                hold = rnd.held.get(ticket.ticket_id)
-                if hold is not None:
-                    reason = f"claimed by agent {hold.agent_id} (held until {hold.held_until.isoformat()})"
-                elif code == NO_ELIGIBLE_AGENT or code is None:
-                    reason = why_nobody(ticket.language, ticket.topic, [frozenset(x.languages) for x in rnd.agents],
-                                        [frozenset(x.certifications) for x in rnd.agents], restricted)
-                else:
-                    reason = UNASSIGNED_WORDS[code]
-                unassigned.append({"ticket_id": ticket.ticket_id, "reason": reason})
-                continue
-            others = rnd.eligible[i].copy()
-            others[a] = False
+        placed = np.flatnonzero(agent_of_ticket >= 0)
+        to = agent_of_ticket[placed].astype(np.int64)
+        # what the answer shows of each placed pair, gathered at once (Python floats, rounded as before)
+        cells = {name: matrix[placed, to].tolist() for name, matrix in (
+            ("total", s.total), ("match", s.match), ("fairness", s.fairness), ("growth", s.growth),
+            ("urgency", s.urgency), ("p_resolve", p["p_resolve"]), ("handle_time_s", p["handle_time_s"]),
+            ("csat", p["csat"]), ("stretch", s.stretch))}
+        difficulty = rnd.inputs.difficulty[placed].tolist()
+        late = (rnd.inputs.waited_s[placed] > rnd.inputs.sla_s[placed]).tolist()
+        best_other, median_other = _others_p_resolve(p["p_resolve"][placed], rnd.eligible[placed], to)
+        assignments = []
+        for j, i in enumerate(placed.tolist()):
+            ticket, agent = rnd.tickets[i], rnd.agents[to[j]]
+            csat = cells["csat"][j]
             assignments.append({
-                "ticket_id": ticket.ticket_id, "agent_id": rnd.agents[a].agent_id,
-                "score": round(float(s.total[i, a]), 4),
-                "components": {"match": round(float(s.match[i, a]), 4), "fairness": round(float(s.fairness[i, a]), 4),
-                               "growth": round(float(s.growth[i, a]), 4), "urgency": round(float(s.urgency[i, a]), 4)},
-                "predicted": {"p_resolve": round(float(p["p_resolve"][i, a]), 4),
-                              "handle_time_s": round(float(p["handle_time_s"][i, a]), 1),
-                              "difficulty": round(float(rnd.inputs.difficulty[i]), 4),
-                              **({"csat": round(float(p["csat"][i, a]), 3)} if not np.isnan(p["csat"][i, a]) else {})},
-                "stretch": bool(s.stretch[i, a]),
-                "hard": bool(rnd.inputs.difficulty[i] >= hard),
+                "ticket_id": ticket.ticket_id, "agent_id": agent.agent_id,
+                "score": round(cells["total"][j], 4),
+                "components": {name: round(cells[name][j], 4) for name in ("match", "fairness", "growth", "urgency")},
+                "predicted": {"p_resolve": round(cells["p_resolve"][j], 4),
+                              "handle_time_s": round(cells["handle_time_s"][j], 1),
+                              "difficulty": round(difficulty[j], 4),
+                              **({"csat": round(csat, 3)} if csat == csat else {})},
+                "stretch": bool(cells["stretch"][j]),
+                "hard": difficulty[j] >= hard,
                 "reasons": assignment_reasons(
-                    language=ticket.language, topic=ticket.topic, p_resolve=float(p["p_resolve"][i, a]),
-                    p_resolve_others=p["p_resolve"][i][others],
-                    fairness=float(s.fairness[i, a]), stretch=bool(s.stretch[i, a]), urgency=float(s.urgency[i, a]),
-                    waited_over_target=bool(rnd.inputs.waited_s[i] > rnd.inputs.sla_s[i]),
-                    served_customer_before=(rnd.agents[a].agent_id, ticket.customer_id) in self._served),
+                    language=ticket.language, topic=ticket.topic, p_resolve=cells["p_resolve"][j],
+                    best_other=best_other[j], median_other=median_other[j], fairness=cells["fairness"][j],
+                    stretch=bool(cells["stretch"][j]), urgency=cells["urgency"][j], waited_over_target=late[j],
+                    served_customer_before=(agent.agent_id, ticket.customer_id) in self._served),
             })
         out: dict[str, Any] = {"model_version": self.model_version, "now": now.isoformat()}
-        if only_agent is None:
-            out["assignments"], out["unassigned"] = assignments, unassigned
-        else:
+        if only_agent is not None:
             out["assignment"] = assignments[0] if assignments else None
+            return out
+        out["assignments"], out["unassigned"] = assignments, self._unassigned(rnd, agent_of_ticket, codes)
         return out
+
+    def _unassigned(self, rnd: _Round, agent_of_ticket: np.ndarray,
+                    codes: Sequence[str | None] | None) -> list[dict[str, str]]:
+        """The tickets a round leaves waiting, each with why."""
+        restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
+        unassigned = []
+        for i in np.flatnonzero(agent_of_ticket < 0).tolist():
+            ticket = rnd.tickets[i]
+            code = codes[i] if codes is not None else None
+            hold = rnd.held.get(ticket.ticket_id)
+            if hold is not None:
+                reason = f"claimed by agent {hold.agent_id} (held until {hold.held_until.isoformat()})"
+            elif code == NO_ELIGIBLE_AGENT or code is None:
+                reason = why_nobody(ticket.language, ticket.topic, [frozenset(x.languages) for x in rnd.agents],
+                                    [frozenset(x.certifications) for x in rnd.agents], restricted)
+            else:
+                reason = UNASSIGNED_WORDS[code]
+            unassigned.append({"ticket_id": ticket.ticket_id, "reason": reason})
+        return unassigned
 
     def _replay(self, request_id: str | None, request_hash: Callable[[], str]) -> dict[str, Any] | None:
         if request_id is None:
@@ -525,6 +534,20 @@ class Engine:
                 raise ConflictError(f"request_id {request_id!r} was already used for a different request")
             return record.response
         return response
+
+
+def _others_p_resolve(p_resolve: np.ndarray, eligible: np.ndarray, chosen: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per placed ticket (rows), the best and the median predicted resolution among the other eligible agents (nan: none)."""
+    others = np.where(eligible, p_resolve, np.nan)
+    rows = np.arange(len(chosen))
+    others[rows, chosen] = np.nan
+    ranked = np.sort(others, axis=1)  # nan last
+    k = (~np.isnan(ranked)).sum(axis=1)
+    some = k > 0
+    at = np.where(some, k - 1, 0)
+    best = np.where(some, ranked[rows, at], np.nan)
+    median = np.where(some, (ranked[rows, at // 2] + ranked[rows, np.where(some, k // 2, 0)]) / 2, np.nan)
+    return best.tolist(), median.tolist()
 
 
 def _why_no_claim(code: str | None, rnd: _Round) -> str:

@@ -172,6 +172,8 @@ class SkillmatchModel:
         if cache is None:
             cache = self.__dict__["_ticket_cache"] = TicketSideCache()
         n = len(created_s)
+        if n == 0:
+            return np.empty((0, len(self.builder.ticket_columns) + 2))
         fields = self.builder.ticket_fields
         values = [list(_values(tickets, name, n)) for name in fields]
         keys = list(zip([factored] * n, created_s.tolist(), customer_recent.tolist(), *values))

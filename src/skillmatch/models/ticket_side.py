@@ -29,7 +29,10 @@ class TicketSideCache:
         return len(self._rows)
 
     def rows(self, keys: Sequence[Hashable | None], compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """(len(keys), width): the cached row of each key, `compute(positions)` for the others (None: never cached)."""
+        """(len(keys), width): the cached row of each key, `compute(positions)` for the others (None: never cached).
+
+        `keys` must not be empty (the width of no rows is unknown here).
+        """
         found: list[np.ndarray | None] = []
         for key in keys:
             try:
@@ -43,7 +46,7 @@ class TicketSideCache:
                 for j, i in enumerate(missing.tolist()):
                     found[i] = fresh[j].copy()
                     self._store(keys[i], found[i])
-        return np.vstack(found) if found else np.empty((0, 0))
+        return np.vstack(found)
 
     def _store(self, key: Hashable | None, row: np.ndarray) -> None:
         if key is None:

@@ -61,7 +61,7 @@ def solve_round(score: np.ndarray, eligible: np.ndarray, free_slots: np.ndarray,
         value = lexicographic_value(score, allowed, n_pairs=min(score.shape[0], int(free_slots.sum())))
     else:
         value = score
-    agent_of_ticket = match_slots(value, allowed, free_slots)
+    agent_of_ticket = match_slots(value, allowed, free_slots, maximum_cardinality=place_all)
     return round_solution(score, eligible, free_slots, allowed, agent_of_ticket)
 
 

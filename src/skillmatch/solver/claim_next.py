@@ -67,7 +67,7 @@ def claim_next(score: np.ndarray, eligible: np.ndarray, others_free_slots: np.nd
     # exchange), so the best such assignment has as many pairs as J; it is an optimum iff its score ties J's.
     n_pairs = min(score.shape[0], int(free_slots.sum()))
     value = lexicographic_value(score, eligible, n_pairs, favoured_agent=CLAIMING_AGENT)
-    favoured = match_slots(value, eligible, free_slots)
+    favoured = match_slots(value, eligible, free_slots, maximum_cardinality=True)
     mine_in_favoured = np.flatnonzero(favoured == CLAIMING_AGENT)
     placed = np.flatnonzero(favoured >= 0)
     favoured_total = float(score[placed, favoured[placed]].sum())
