@@ -6,6 +6,7 @@ All engines share one ledger connection pool.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Iterator
@@ -102,6 +103,7 @@ class EngineHolder:
                 return False
             previous = self.version
             self._current = Loaded(engine, target, datetime.now(timezone.utc), threading.Lock())
+            _settle_heap()
             self.last_error = None
             log.info("serving model %s (was %s) from %s", engine.model_version, previous, target)
             return True
@@ -128,3 +130,16 @@ class EngineHolder:
     def close(self) -> None:
         self.stop()
         self.ledger.close()
+
+
+def _settle_heap() -> None:
+    """Keep the serving engine's objects (models, live history) out of the garbage collector's full passes.
+
+    A full collection walks every object the models and the history hold (58 ms with a 30-day model, 115
+    ms with one trained on 1M interactions) and stalled whichever request triggered it (claim-next p99
+    with 4 clients on one worker: 160 ms, 44 ms frozen). Freezing moves what is alive now to a generation
+    no collection visits; unfreezing first lets the engine that stopped serving be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
