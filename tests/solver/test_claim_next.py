@@ -174,3 +174,9 @@ def test_empty_queue():
 def test_bad_inputs_raise_value_error(score, eligible, others, message):
     with pytest.raises(ValueError, match=message):
         claim_next(score, eligible, others)
+
+
+def test_totals_apart_by_less_than_rounding_are_a_tie_that_goes_to_the_agent():
+    """Found by the property test above: a 5e-179 lead is no reason to withhold the ticket."""
+    choice = claim_next(np.array([[0.0, 5.08288496e-179]]), np.array([[True, True]]), np.array([1]))
+    assert choice == ClaimChoice(0, None)

@@ -44,7 +44,8 @@ def claim_next(score: np.ndarray, eligible: np.ndarray, others_free_slots: np.nd
     Never robs: the returned ticket t is one that J does not give to another agent, and
     score[t, 0] + (optimum of the others on the queue without t) == value of J: taking t leaves the others
     exactly the joint optimum minus the agent's own contribution. With no other agents this is simply the
-    agent's best-scoring eligible ticket (lowest row on ties). Score ties are judged within float rounding.
+    agent's best-scoring eligible ticket (lowest row on ties). Score ties are judged within float rounding:
+totals within 1e-9 relative, or 1e-9 of the larger of 1 and the largest score.
     """
     score = check_score(score)
     eligible = check_eligible(eligible, score.shape)
@@ -71,7 +72,7 @@ def claim_next(score: np.ndarray, eligible: np.ndarray, others_free_slots: np.nd
     mine_in_favoured = np.flatnonzero(favoured == CLAIMING_AGENT)
     placed = np.flatnonzero(favoured >= 0)
     favoured_total = float(score[placed, favoured[placed]].sum())
-    scale = float(np.abs(score[eligible]).max())
+    scale = max(float(np.abs(score[eligible]).max()), 1.0)  # scores far below 1 differ by rounding too
     if (mine_in_favoured.size and placed.size == joint.n_placed
             and math.isclose(favoured_total, joint.total_score, rel_tol=TIE_REL_TOL, abs_tol=TIE_REL_TOL * scale)):
         return ClaimChoice(int(mine_in_favoured[0]), None)
