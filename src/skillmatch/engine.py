@@ -265,6 +265,15 @@ class Engine:
         return {"total": rnd.scores.total, "eligible": rnd.eligible, "p_resolve": rnd.predicted["p_resolve"],
                 "handle_time_s": rnd.predicted["handle_time_s"], "free_slots": rnd.free_slots}
 
+    def warm_up(self) -> None:
+        """Score one made-up pair, so that what the first round builds (history index and look-ups, flattened
+        trees, compiled kernels) exists before a request needs it; nothing is recorded."""
+        topics = self.model.builder.vocab_.get("topic") or ["warm-up"]
+        agent_id = self.model.roster.ids[0] if self.model.roster.ids else "warm-up"
+        now = datetime.now(timezone.utc)
+        self.pair_scores([{"ticket_id": "warm-up", "created_at": now, "topic": topics[0], "customer_id": "warm-up"}],
+                         [{"agent_id": agent_id, "free_slots": 1}], now)
+
     # ------------------------------------------------------------------ internals
     def _sync_history(self) -> None:
         """Training history + every outcome reported since (read from the ledger at load)."""

@@ -15,6 +15,7 @@ def test_a_swapped_in_engine_is_frozen_and_the_one_it_replaced_is_freed(models_d
     try:
         first = holder.current
         assert first is not None and gc.get_freeze_count() > 0
+        assert "_index" in first.engine.model.__dict__  # warmed up before it was frozen
         gone = weakref.ref(first.engine)
         first.engine.itself = first.engine  # a reference cycle: only a collection frees it, never refcounts
         add_version(models_dir, trained[0], "v2")

@@ -9,6 +9,7 @@ import pytest
 from skillmatch.config import Guardrails, PolicyConfig
 from skillmatch.engine import ConflictError, Engine
 from skillmatch.errors import InputError
+from skillmatch.models import factored
 from skillmatch.records import Agent, Ticket
 from skillmatch.records import Weights as RecordWeights
 
@@ -173,3 +174,12 @@ def test_the_contract_entry_point_is_importable_from_the_package(trained, tmp_pa
     engine = PublicEngine.load(trained[0].parent / trained[0].name, database_url=f"sqlite:///{tmp_path / 'l.db'}")
     assert engine.model_version == trained[2]["version"]
     engine.close()
+
+
+def test_warm_up_builds_what_the_first_round_needs_and_records_nothing(engine):
+    assert "_index" not in engine.model.__dict__
+    engine.warm_up()
+    assert "_index" in engine.model.__dict__
+    assert engine.model.agent_fit.__dict__.get("_factored_forest") is not None or not factored.AVAILABLE
+    assert engine.ledger.fair_share(engine._window_start(NOW)) == {}
+    assert engine.ledger.outcome_history() == []
