@@ -27,6 +27,7 @@ from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder
 from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow, TicketHeld, TicketHold
 from skillmatch.ledger.snapshot import RoutingState, RoutingStateCache
 from skillmatch.logs import validate_interactions
+from skillmatch.logs.schema import DEFAULT_LANGUAGE
 from skillmatch.models.bundle import SkillmatchModel
 from skillmatch.models.folder import read_model_folder, resolve
 from skillmatch.records import Agent, Ticket, Weights, moment
@@ -272,7 +273,8 @@ class Engine:
         agent_id = self.model.roster.ids[0] if self.model.roster.ids else "warm-up"
         now = datetime.now(timezone.utc)
         self.pair_scores([{"ticket_id": "warm-up", "created_at": now, "topic": topics[0], "customer_id": "warm-up"}],
-                         [{"agent_id": agent_id, "free_slots": 1}], now)
+                         [{"agent_id": agent_id, "free_slots": 1, "languages": [DEFAULT_LANGUAGE],
+                           "certifications": [topics[0]]}], now)  # eligible whatever the roster and policy say
 
     # ------------------------------------------------------------------ internals
     def _sync_history(self) -> None:

@@ -176,7 +176,10 @@ def test_the_contract_entry_point_is_importable_from_the_package(trained, tmp_pa
     engine.close()
 
 
-def test_warm_up_builds_what_the_first_round_needs_and_records_nothing(engine):
+@pytest.mark.parametrize("restricted", [False, True], ids=["open-topic", "restricted-topic"])
+def test_warm_up_builds_what_the_first_round_needs_and_records_nothing(engine, restricted):
+    if restricted:  # the made-up pair is scored even when the policy restricts the most common topic
+        engine.policy = engine.policy.model_copy(update={"restricted_topics": engine.model.builder.vocab_["topic"]})
     assert "_index" not in engine.model.__dict__
     engine.warm_up()
     assert "_index" in engine.model.__dict__
