@@ -33,7 +33,8 @@ class RoutingState:
     holds: dict[str, TicketHold]
 
     def holds_on(self, ticket_ids: list[str], now: datetime) -> dict[str, TicketHold]:
-        """The holds in force at `now` (not before `as_of`) on these tickets."""
+        """The holds in force at `now` on these tickets (`now` no earlier than `as_of`: holds that had ended by
+        then were not read)."""
         found = {}
         for ticket_id in ticket_ids:
             hold = self.holds.get(ticket_id)
@@ -67,10 +68,6 @@ class RoutingStateCache:
             state = self.ledger.routing_state(window_start, window_end, now)
             self._state, self._read_at, self._generation = state, read_at, generation
             return state
-
-    def clear(self) -> None:
-        with self._lock:
-            self._state = None
 
 
 __all__ = ["RoutingState", "RoutingStateCache"]

@@ -45,7 +45,7 @@ def claim_next(score: np.ndarray, eligible: np.ndarray, others_free_slots: np.nd
     score[t, 0] + (optimum of the others on the queue without t) == value of J: taking t leaves the others
     exactly the joint optimum minus the agent's own contribution. With no other agents this is simply the
     agent's best-scoring eligible ticket (lowest row on ties). Score ties are judged within float rounding:
-totals within 1e-9 relative, or 1e-9 of the larger of 1 and the largest score.
+    totals within 1e-9 relative, or 1e-9 of the larger of 1 and the largest score.
     """
     score = check_score(score)
     eligible = check_eligible(eligible, score.shape)
