@@ -6,7 +6,6 @@ All engines share one ledger connection pool.
 """
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from skillmatch.api.heap import SlowCollections, settle_heap
 from skillmatch.config import PolicyConfig, load_policy_config
 from skillmatch.engine import Engine
 from skillmatch.errors import SkillmatchError
@@ -47,6 +47,7 @@ class EngineHolder:
         self._swap = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._slow_collections = SlowCollections()
         if engine is not None:
             self._current = Loaded(engine, engine_path or self._target() or self.models_dir,
                                    datetime.now(timezone.utc), threading.Lock())
@@ -103,29 +104,37 @@ class EngineHolder:
                 return False
             previous = self.version
             self._current = Loaded(engine, target, datetime.now(timezone.utc), threading.Lock())
-            _settle_heap()
+            self._settle_heap()
             self.last_error = None
             log.info("serving model %s (was %s) from %s", engine.model_version, previous, target)
             return True
+
+    def _settle_heap(self) -> None:
+        settle_heap()
+        self._slow_collections.take()  # the settling collection itself was slow: no reason to settle again
 
     def _serves(self, target: Path) -> bool:
         loaded = self._current
         return loaded is not None and loaded.path == target
 
     def start(self, interval_s: float) -> None:
-        """Watch `models_dir` for a newly promoted version every `interval_s` seconds."""
+        """Watch `models_dir` for a newly promoted version every `interval_s` seconds (and settle the heap again
+        when full collections got slow: see `skillmatch.api.heap`)."""
         if self._thread is not None:
             return
         self._stop.clear()
+        self._slow_collections.install()
 
         def watch() -> None:
             while not self._stop.wait(interval_s):
-                self.refresh()
+                if not self.refresh() and self._slow_collections.take():
+                    self._settle_heap()  # objects built since the last settle made full collections slow again
 
         self._thread = threading.Thread(target=watch, name="skillmatch-model-watch", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        self._slow_collections.remove()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -134,18 +143,3 @@ class EngineHolder:
     def close(self) -> None:
         self.stop()
         self.ledger.close()
-
-
-def _settle_heap() -> None:
-    """Keep the serving engine's objects (models, live history and its index) out of the collector's full passes.
-
-    A full collection walks every object the models and the history hold (58 ms with a 30-day model, 115
-    ms with one trained on 1M interactions) inside whichever request triggers it: 1,500 assign rounds
-    saw three, up to 134 ms each. The engine is warmed up first (`Engine.warm_up`), so what its first
-    round would build is frozen too; then the same rounds saw seven full collections of 1.4 ms in all.
-    Unfreezing first lets the engine that stopped serving be collected (one still finishing a request is
-    frozen with the rest until the next swap).
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
