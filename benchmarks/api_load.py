@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/api_load.py --models models/latest [--seconds 10 --clients 4 --workers 1]
 
 Two phases, each bounded by --seconds: `/v1/assign` rounds of 50 tickets x 100 agents from one client
-(closed loop), and a claim-next stream on `/v1/next` from --clients concurrent clients: each request is
+(closed loop; 10 of the 50 tickets are new in each round, as waiting tickets carry over between rounds
+while others are placed and arrive), and a claim-next stream on `/v1/next` from --clients concurrent clients: each request is
 one of 11 agents (the other 10 are `others`) asking with a queue of 200 tickets that moves on by one
 ticket per request (one claimed, one arrived), at a `now` that follows the clock. Prints req/s, p50 and
 p99, the in-process `Engine.assign` / `Engine.next` p50 and p99 of the same payloads, and the ratio of the
@@ -38,6 +39,8 @@ from skillmatch.engine import Engine
 SKILLMATCH = Path(sys.executable).with_name("skillmatch")
 OTHERS = 10
 QUEUE = 200
+ROUND = 50
+NEW_PER_ROUND = 10
 
 
 def _free_port() -> int:
@@ -115,8 +118,7 @@ class ClaimStream:
         self.encoded = [json.dumps(t) for t in pool]
 
     def window(self, i: int) -> slice:
-        first = i % (len(self.pool) - self.queue)
-        return slice(first, first + self.queue)
+        return _window(len(self.pool), self.queue, 1, i)
 
     def now(self) -> datetime:
         return NOW + timedelta(seconds=time.monotonic() - self.started)
@@ -134,6 +136,13 @@ class ClaimStream:
         return (head[:-1] + ', "queue": [' + ", ".join(self.encoded[self.window(i)]) + "]}").encode()
 
 
+def _window(pool: int, size: int, step: int, i: int) -> slice:
+    """Request i's slice of a pool: `size` items, `step` further on than request i - 1's (wrapping around if
+    the pool runs out)."""
+    first = (i * step) % (pool - size)
+    return slice(first, first + size)
+
+
 def _ms(values: list[float], q: float) -> float:
     return float(np.quantile(values, q)) * 1000.0
 
@@ -149,17 +158,21 @@ def main() -> None:
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine.load(args.models, database_url=f"sqlite:///{tmp}/in-process.db", policy=PolicyConfig())
-        tickets, agents = random_round(rng, engine, 50, 100)
-        pool, crew = random_round(rng, engine, 10 * QUEUE, OTHERS + 1)
+        # pools large enough that no ticket comes back within a phase (up to 300 rounds or 1000 claims a second)
+        waiting, agents = random_round(rng, engine, ROUND + NEW_PER_ROUND * int(300 * args.seconds), 100)
+        pool, crew = random_round(rng, engine, QUEUE + int(1000 * args.seconds), OTHERS + 1)
         for a in crew:
             a["free_slots"] = 1
         now = NOW.isoformat()
 
+        def tickets(i: int) -> list[dict]:
+            return waiting[_window(len(waiting), ROUND, NEW_PER_ROUND, i)]
+
         def assign_body(i: int) -> bytes:
-            return json.dumps({"request_id": f"a-{i}", "now": now, "tickets": tickets, "agents": agents,
+            return json.dumps({"request_id": f"a-{i}", "now": now, "tickets": tickets(i), "agents": agents,
                                "commit": args.commit}).encode()
 
-        local = {"assign": _in_process(lambda i: engine.assign(tickets, agents, now=NOW, commit=False),
+        local = {"assign": _in_process(lambda i: engine.assign(tickets(i), agents, now=NOW, commit=False),
                                        args.seconds / 2)}
         stream = ClaimStream(pool, crew, time.monotonic())
         local["next"] = _in_process(lambda i: engine.next(**stream.call(i), commit=False), args.seconds / 2)
