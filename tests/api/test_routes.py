@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -110,6 +111,21 @@ def test_malformed_json_is_a_422_envelope(client):
     response = client.post("/v1/assign", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["error"]["message"].startswith("invalid JSON")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_routing_body_must_be_sent_as_json(client, round_body, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/v1/assign", content=json.dumps(round_body).encode(), headers=headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["path"] == "body"
+    assert "application/json" in response.json()["error"]["details"][0]["message"]
+
+
+def test_a_json_suffixed_media_type_is_accepted(client, round_body):
+    response = client.post("/v1/assign", content=json.dumps(round_body).encode(),
+                           headers={"content-type": "application/vnd.skillmatch+json; charset=utf-8"})
+    assert response.status_code == 200, response.text
 
 
 def test_invalid_outcome_row_names_the_field(client, logged):
@@ -226,6 +242,12 @@ def test_openapi_documents_every_route_with_examples(client):
     assert {"/v1/assign", "/v1/next", "/v1/outcomes", "/v1/agents/{agent_id}", "/v1/model", "/healthz", "/readyz",
             "/metrics"} <= set(spec["paths"])
     assert spec["components"]["schemas"]["AssignRequest"]["examples"][0]["request_id"] == "r-42"
+    for path, body in (("/v1/assign", "AssignRequest"), ("/v1/next", "NextRequest")):
+        request_body = spec["paths"][path]["post"]["requestBody"]
+        assert request_body["required"] is True
+        assert request_body["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{body}"}
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(spec)))
+    assert refs <= set(spec["components"]["schemas"]), "every schema a body refers to is in the components"
     assert client.get("/docs").status_code == 200
 
 

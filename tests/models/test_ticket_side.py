@@ -55,3 +55,20 @@ def test_a_full_cache_drops_its_oldest_tickets() -> None:
     compute = Counting(newest)
     cache.rows(newest, compute)
     assert compute.asked == []
+
+
+def test_each_kept_row_has_an_id_that_stands_for_its_values() -> None:
+    cache = TicketSideCache(max_tickets=8)
+    keys = [("a", 1), ("b", 2), ("a", ["unhashable"]), None]
+    rows, ids = cache.rows_with_ids(keys, Counting(keys))
+    assert ids[0] >= 0 and ids[1] >= 0 and ids[0] != ids[1]
+    assert ids[2] == ids[3] == -1  # computed, not kept: no id
+    again_keys = [("b", 2), ("a", 1)]
+    again, again_ids = cache.rows_with_ids(again_keys, Counting(again_keys))
+    assert again_ids.tolist() == [ids[1], ids[0]]
+    np.testing.assert_array_equal(again, rows[[1, 0]])
+    for start in range(10, 50, 4):  # "a" and "b" are dropped; a ticket kept again gets a new id
+        more = [("t", i) for i in range(start, start + 4)]
+        cache.rows_with_ids(more, Counting(more))
+    _, back = cache.rows_with_ids([("a", 1)], Counting([("a", 1)]))
+    assert back[0] not in ids

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic.json_schema import models_json_schema
 
 from skillmatch import __version__
 from skillmatch.api.access import AccessMiddleware
 from skillmatch.api.errors import install_error_handlers
 from skillmatch.api.metrics import ApiMetrics
-from skillmatch.api.routes import api, probes
+from skillmatch.api.routes import BODY_MODELS, api, probes
 from skillmatch.api.serving import EngineHolder
 from skillmatch.api.settings import ApiSettings
 from skillmatch.api.supervision_routes import supervision
@@ -56,7 +57,26 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.include_router(probes)
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        model_version=lambda: holder_box["holder"].version if holder_box else None)
+    _document_bodies(app)
     return app
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """Add the schemas of the bodies routes parse themselves (`BODY_MODELS`) to the OpenAPI components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            _, schemas = models_json_schema([(m, "validation") for m in BODY_MODELS],
+                                            ref_template="#/components/schemas/{model}")
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in schemas.get("$defs", {}).items():
+                components.setdefault(name, schema)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

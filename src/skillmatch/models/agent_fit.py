@@ -1,6 +1,7 @@
 """How well a given agent will do on a given ticket: calibrated P(resolved), handle time, satisfaction."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import lightgbm as lgb
@@ -12,7 +13,9 @@ from skillmatch.config import LightGBMParams
 from skillmatch.models import factored as factored_scoring
 from skillmatch.models.difficulty import lgbm_matrix, lgbm_params
 from skillmatch.models.factored import Forest, Unsupported
+from skillmatch.models.pair_cache import PairScoreCache
 
+_PAIR_CACHES_LOCK = threading.Lock()
 MIN_SURVEYS = 200
 """Fewer answered surveys than this and no satisfaction model is fitted (predictions are nan)."""
 
@@ -60,13 +63,16 @@ class AgentFitModel:
         })
 
     def predict_sides(self, left: np.ndarray, left_names: Sequence[str], left_row: np.ndarray, right: np.ndarray,
-                      right_names: Sequence[str], right_row: np.ndarray, factored: bool = True) -> dict[str, np.ndarray]:
+                      right_names: Sequence[str], right_row: np.ndarray, factored: bool = True,
+                      left_ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """`predict` for pairs given as two sides: pair i is row `left_row[i]` of `left` with row `right_row[i]` of `right`.
 
         Each side holds some of the features as LightGBM reads them (columns named by `*_names`); together
         they hold all of `features_`. With `factored` (and numba available) each side's splits are tested
         once per side row and a pair costs one look-up per tree (see `skillmatch.models.factored`);
         otherwise the pair rows are assembled and given to LightGBM. Same values either way (tested).
+        With `left_ids` (an id per left row that stands for its values across calls, -1 for none) the
+        scores of pairs seen before are reused (`skillmatch.models.pair_cache`), again the same values.
         """
         position = {name: j for j, name in enumerate(self.features_)}
         left_columns = [position[n] for n in left_names]
@@ -81,9 +87,13 @@ class AgentFitModel:
             handle = self.handle_.booster_.predict(matrix) if self.handle_ is not None else None
             csat = self.csat_.booster_.predict(matrix) if self.csat_ is not None else None
         else:
-            forest.check_sides(left_columns, right_columns)
-            out = forest.predict(forest.masks(left, left_columns), left_row, forest.masks(right, right_columns),
-                                 right_row)
+            if left_ids is not None:
+                out = self._pair_cache(forest, left_columns, right_columns).predict(left, left_ids, left_row, right,
+                                                                                    right_row)
+            else:
+                forest.check_sides(left_columns, right_columns)
+                out = forest.predict(forest.masks(left, left_columns), left_row, forest.masks(right, right_columns),
+                                     right_row)
             raw, rest = out[0], iter(out[1:])
             handle = next(rest) if self.handle_ is not None else None
             csat = next(rest) if self.csat_ is not None else None
@@ -116,9 +126,19 @@ class AgentFitModel:
             self.__dict__["_factored_forest"] = forest
         return self.__dict__["_factored_forest"]
 
+    def _pair_cache(self, forest: Forest, left_columns: list[int], right_columns: list[int]) -> PairScoreCache:
+        """The pair scores kept for this split of the features into two sides (one per layout, made once)."""
+        caches = self.__dict__.setdefault("_pair_caches", {})
+        layout = (tuple(left_columns), tuple(right_columns))
+        with _PAIR_CACHES_LOCK:
+            if layout not in caches:
+                caches[layout] = PairScoreCache(forest, left_columns, right_columns)
+            return caches[layout]
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_factored_forest", None)  # derived from the boosters
+        state.pop("_pair_caches", None)
         return state
 
     def feature_importance(self) -> pd.Series:

@@ -99,15 +99,16 @@ class SkillmatchModel:
         agent `agents[pair_agent[i]]`. Features are computed once per ticket and once per (agent, topic,
         speaks the language) instead of once per pair (only pairs whose agent served the ticket's customer
         before get their own agent row), and with `factored` the models are scored without assembling pair
-        rows (`skillmatch.models.factored`). The predictions equal `predict_pairs` of the same round (tested).
+        rows (`skillmatch.models.factored`), reusing the scores of pairs met in earlier rounds
+        (`skillmatch.models.pair_cache`). The predictions equal `predict_pairs` of the same round (tested).
         """
         n_t, n_a = len(created_s), len(agents)
         pair_ticket = np.asarray(pair_ticket, dtype=np.int64)
         pair_agent = np.asarray(pair_agent, dtype=np.int64)
         time_t = np.full(n_t, float(now_s))
         customers = np.array(list(_values(tickets, "customer_id", n_t)), dtype=object)
-        side = self._ticket_side(tickets, np.asarray(created_s, dtype=float),
-                                 self.index.customer_recent(customers, time_t), factored)
+        side, side_ids = self._ticket_side(tickets, np.asarray(created_s, dtype=float),
+                                           self.index.customer_recent(customers, time_t), factored)
         ticket_matrix, p_ref, log_handle_ref = side[:, :-2], side[:, -2], side[:, -1]
         out = RoundPredictions(p_ref, log_handle_ref, {})
         if not len(pair_ticket):
@@ -162,18 +163,20 @@ class SkillmatchModel:
         right = np.column_stack([features[name] for name in AGENT_FEATURES])
         left = np.column_stack([ticket_matrix, p_ref, log_handle_ref])
         out.pairs.update(self.agent_fit.predict_sides(left, [*self.builder.ticket_columns, *REFERENCE_FEATURES],
-                                                      pair_ticket, right, AGENT_FEATURES, right_row, factored=factored))
+                                                      pair_ticket, right, AGENT_FEATURES, right_row, factored=factored,
+                                                      left_ids=side_ids))
         return out
 
     def _ticket_side(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, customer_recent: np.ndarray,
-                     factored: bool) -> np.ndarray:
-        """Per ticket: its `ticket_matrix` row, then `p_resolve_ref` and `log_handle_ref` (cached per distinct ticket)."""
+                     factored: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per ticket: its `ticket_matrix` row, then `p_resolve_ref` and `log_handle_ref` (cached per distinct
+        ticket), and the id `TicketSideCache` gave that row."""
         cache = self.__dict__.get("_ticket_cache")
         if cache is None:
             cache = self.__dict__["_ticket_cache"] = TicketSideCache()
         n = len(created_s)
         if n == 0:
-            return np.empty((0, len(self.builder.ticket_columns) + 2))
+            return np.empty((0, len(self.builder.ticket_columns) + 2)), np.empty(0, dtype=np.int64)
         fields = self.builder.ticket_fields
         values = [list(_values(tickets, name, n)) for name in fields]
         keys = list(zip([factored] * n, created_s.tolist(), customer_recent.tolist(), *values))
@@ -184,7 +187,7 @@ class SkillmatchModel:
             p_ref, log_handle_ref = self.difficulty.reference_matrix(matrix, factored=factored)
             return np.column_stack([matrix, p_ref, log_handle_ref])
 
-        return cache.rows(keys, compute)
+        return cache.rows_with_ids(keys, compute)
 
     def round_ready(self) -> bool:
         """Whether `predict_round` can serve this model (its pair features are the builder's ticket + agent features)."""

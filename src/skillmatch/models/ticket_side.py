@@ -8,6 +8,7 @@ value a fresh computation would give (tested); anything unhashable is simply com
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Hashable, Sequence
 
@@ -18,12 +19,13 @@ MAX_TICKETS = 50_000
 
 
 class TicketSideCache:
-    """Per ticket key, one row: the ticket's feature values followed by its reference values."""
+    """Per ticket key, one row (the ticket's feature values followed by its reference values) and the row's id."""
 
     def __init__(self, max_tickets: int = MAX_TICKETS) -> None:
         self.max_tickets = max_tickets
-        self._rows: dict[Hashable, np.ndarray] = {}
+        self._rows: dict[Hashable, tuple[int, np.ndarray]] = {}
         self._lock = threading.Lock()
+        self._ids = itertools.count()
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -33,31 +35,38 @@ class TicketSideCache:
 
         `keys` must not be empty (the width of no rows is unknown here).
         """
-        found: list[np.ndarray | None] = []
+        return self.rows_with_ids(keys, compute)[0]
+
+    def rows_with_ids(self, keys: Sequence[Hashable | None],
+                      compute: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """`rows`, and per row the id of its values: equal ids, equal values, for the life of the cache (-1: not kept)."""
+        found: list[tuple[int, np.ndarray] | None] = []
         for key in keys:
             try:
                 found.append(self._rows.get(key) if key is not None else None)
             except TypeError:  # an unhashable field value
                 found.append(None)
-        missing = np.array([i for i, row in enumerate(found) if row is None], dtype=np.int64)
+        missing = np.array([i for i, entry in enumerate(found) if entry is None], dtype=np.int64)
         fresh = compute(missing) if len(missing) else None
         if fresh is not None:
             with self._lock:
                 for j, i in enumerate(missing.tolist()):
-                    found[i] = fresh[j].copy()
-                    self._store(keys[i], found[i])
-        return np.vstack(found)
+                    found[i] = self._store(keys[i], fresh[j].copy())
+        return (np.vstack([row for _, row in found]),  # type: ignore[misc]
+                np.array([row_id for row_id, _ in found], dtype=np.int64))  # type: ignore[misc]
 
-    def _store(self, key: Hashable | None, row: np.ndarray) -> None:
+    def _store(self, key: Hashable | None, row: np.ndarray) -> tuple[int, np.ndarray]:
         if key is None:
-            return
+            return -1, row
+        entry = (next(self._ids), row)
         try:
-            self._rows[key] = row
+            self._rows[key] = entry
         except TypeError:
-            return
+            return -1, row
         if len(self._rows) > self.max_tickets:
             for old in list(self._rows)[: max(1, self.max_tickets // 4)]:  # insertion order: the oldest first
                 del self._rows[old]
+        return entry
 
 
 __all__ = ["MAX_TICKETS", "TicketSideCache"]

@@ -1,0 +1,189 @@
+"""Pair scores kept across rounds: a (ticket, agent row) pair whose inputs fall on the same side of every split scores the same.
+
+A claim-next stream asks about the same waiting tickets and the same agents on every request; only
+`now` moves (an agent's tenure and days since it last worked a topic) and outcomes arrive now and then.
+A pair's score depends on its ticket row and its agent row only through which side of each split they
+fall. So an agent row is identified by, per feature, the interval between the forest's thresholds on
+that feature its value lies in (with nan and LightGBM's zero apart; a categorical value as it is), and
+a pair's scores are kept per (ticket row, agent-row class). Two agent rows of one class reach the same
+leaves with every ticket, so a kept score is the score a fresh computation gives, bit for bit (tested).
+Ticket rows are identified by the id `TicketSideCache` gave their row; rows without one are always computed.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from skillmatch.models.factored import _CATEGORICAL, ZERO_THRESHOLD, Forest
+
+MAX_PAIRS = 400_000
+"""Pair scores kept (n_models floats each); when full, everything kept is dropped and built up again."""
+MAX_CLASSES = 200_000
+"""Agent-row classes kept (each agent's history moves it to a new class as outcomes arrive)."""
+MAX_TICKET_MASKS = 4_096
+"""Ticket rows whose leaf masks are kept (8 bytes per tree each); the oldest quarter goes when full."""
+_CLASS_BITS = 32
+
+
+class PairScoreCache:
+    """`forest.predict` of (left row, right row) pairs, reusing the scores of pairs seen before."""
+
+    def __init__(self, forest: Forest, left_columns: Sequence[int], right_columns: Sequence[int],
+                 max_pairs: int = MAX_PAIRS, max_classes: int = MAX_CLASSES,
+                 max_ticket_masks: int = MAX_TICKET_MASKS) -> None:
+        forest.check_sides(left_columns, right_columns)
+        self.forest = forest
+        self.left_columns = [int(c) for c in left_columns]
+        self.right_columns = [int(c) for c in right_columns]
+        self.max_pairs, self.max_classes, self.max_ticket_masks = max_pairs, max_classes, max_ticket_masks
+        self._thresholds, self._categorical = _split_points(forest, self.right_columns)
+        self._lock = threading.Lock()
+        self._classes: dict[bytes, int] = {}
+        self._slot = _kernels()["table"]()  # pair key -> column of _values (a numba dict: looked up in bulk)
+        self._values = np.empty((forest.n_models, 1024))
+        self._filled = 0  # columns of _values in use (a key met twice in one call takes two)
+        self._ticket_masks: dict[int, np.ndarray] = {}
+        self._generation = 0  # class ids are given anew after each clear: scores of older ids are not kept
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def predict(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
+                right_row: np.ndarray) -> np.ndarray:
+        """(n_models, n_pairs): `forest.predict` of pair i = (`left[left_row[i]]`, `right[right_row[i]]`).
+
+        `left_ids[r]` identifies the values of left row r across calls (-1: not identified, never kept).
+        """
+        left_row, right_row = np.asarray(left_row, dtype=np.int64), np.asarray(right_row, dtype=np.int64)
+        left_ids = np.asarray(left_ids, dtype=np.int64)
+        out = np.empty((self.forest.n_models, len(left_row)))
+        if not len(left_row):
+            return out
+        with self._lock:
+            classes = self._classes_of(right)
+            generation = self._generation
+            keys = (left_ids[left_row] << _CLASS_BITS) | classes[right_row]
+            keys[left_ids[left_row] < 0] = -1
+            slots = np.empty(len(keys), dtype=np.int64)
+            _kernels()["lookup"](self._slot, keys, slots)
+            hit = slots >= 0
+            out[:, hit] = self._values[:, slots[hit]]
+        missing = np.flatnonzero(~hit)
+        if len(missing):
+            out[:, missing] = self._compute(left, left_ids, left_row[missing], right, right_row[missing])
+            with self._lock:
+                if generation == self._generation:
+                    self._store(keys[missing], out[:, missing])
+        return out
+
+    def _classes_of(self, right: np.ndarray) -> np.ndarray:
+        """Per right row, the id of its class: which side of every split on its features it falls."""
+        codes = _interval_codes(np.asarray(right, dtype=np.float64), self._thresholds, self._categorical)
+        if len(self._classes) + len(codes) > self.max_classes:
+            self._classes.clear()
+            self._slot, self._filled = _kernels()["table"](), 0
+            self._generation += 1
+        classes = self._classes
+        return np.array([classes.setdefault(row.tobytes(), len(classes)) for row in codes], dtype=np.int64)
+
+    def _compute(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
+                 right_row: np.ndarray) -> np.ndarray:
+        """`forest.predict` of the given pairs, from the kept masks of their ticket rows where there are any."""
+        used_left, left_at = np.unique(left_row, return_inverse=True)
+        used_right, right_at = np.unique(right_row, return_inverse=True)
+        left_masks = self._left_masks(left, left_ids, used_left)
+        right_masks = self.forest.masks(np.asarray(right)[used_right], self.right_columns)
+        return self.forest.predict(left_masks, left_at, right_masks, right_at)
+
+    def _left_masks(self, left: np.ndarray, left_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        with self._lock:
+            kept = [self._ticket_masks.get(int(left_ids[r])) if left_ids[r] >= 0 else None for r in rows]
+        todo = [j for j, m in enumerate(kept) if m is None]
+        if todo:
+            fresh = self.forest.masks(np.asarray(left)[rows[todo]], self.left_columns)
+            with self._lock:
+                for k, j in enumerate(todo):
+                    kept[j] = fresh[:, k].copy()
+                    if left_ids[rows[j]] >= 0:
+                        self._keep_masks(int(left_ids[rows[j]]), kept[j])
+        return np.column_stack(kept) if kept else np.empty((self.forest.n_trees, 0), dtype=np.uint64)
+
+    def _keep_masks(self, left_id: int, masks: np.ndarray) -> None:
+        self._ticket_masks[left_id] = masks
+        if len(self._ticket_masks) > self.max_ticket_masks:
+            for old in list(self._ticket_masks)[: max(1, self.max_ticket_masks // 4)]:
+                del self._ticket_masks[old]
+
+    def _store(self, keys: np.ndarray, values: np.ndarray) -> None:
+        keep = keys >= 0
+        keys, values = np.ascontiguousarray(keys[keep]), values[:, keep]
+        if self._filled + len(keys) > self.max_pairs:
+            self._slot, self._filled = _kernels()["table"](), 0
+        start = self._filled
+        if start + len(keys) > self._values.shape[1]:
+            grown = np.empty((self.forest.n_models, max(2 * self._values.shape[1], start + len(keys))))
+            grown[:, :start] = self._values[:, :start]
+            self._values = grown
+        self._values[:, start:start + len(keys)] = values
+        self._filled = start + len(keys)
+        _kernels()["insert"](self._slot, keys, np.arange(start, start + len(keys), dtype=np.int64))
+
+
+def _lookup(table, keys, out):  # noqa: ANN001, ANN202 - compiled by numba (see _kernels)
+    for i in range(keys.shape[0]):
+        out[i] = table.get(keys[i], -1)
+
+
+def _insert(table, keys, slots):  # noqa: ANN001, ANN202
+    for i in range(keys.shape[0]):
+        table[keys[i]] = slots[i]
+
+
+_KERNELS: dict[str, Callable[..., Any]] = {}
+
+
+def _kernels() -> dict[str, Callable[..., Any]]:
+    """The bulk look-up and insert over a numba int64 -> int64 dict, compiled (or loaded from disk) once."""
+    if not _KERNELS:
+        import numba
+        from numba.typed import Dict
+
+        jit = numba.njit(cache=True, nogil=True)
+        _KERNELS.update(lookup=jit(_lookup), insert=jit(_insert),
+                        table=lambda: Dict.empty(key_type=numba.types.int64, value_type=numba.types.int64))
+    return _KERNELS
+
+
+def _split_points(forest: Forest, columns: Sequence[int]) -> tuple[list[np.ndarray], list[bool]]:
+    """Per column of a side: the sorted thresholds of the numerical splits on it; whether it is categorical."""
+    thresholds, categorical = [], []
+    for column in columns:
+        on = forest.feature == column  # the forest's nodes are its splits (leaves are in leaf_value)
+        categorical.append(bool(np.any(forest.kind[on] == _CATEGORICAL)))
+        thresholds.append(np.unique(forest.threshold[on & (forest.kind != _CATEGORICAL)]))
+    return thresholds, categorical
+
+
+def _interval_codes(X: np.ndarray, thresholds: list[np.ndarray], categorical: list[bool]) -> np.ndarray:
+    """(n_rows, n_columns) int64: equal codes in a column mean every split on it sends both values the same way.
+
+    A numerical value's code is the interval between consecutive thresholds it lies in (`x <= t` is
+    LightGBM's test), with nan and the values LightGBM reads as zero (|x| <= 1e-35) apart; a categorical
+    value is kept as it is (its bits).
+    """
+    codes = np.empty(X.shape, dtype=np.int64)
+    for j, (points, is_categorical) in enumerate(zip(thresholds, categorical)):
+        x = np.ascontiguousarray(X[:, j])
+        if is_categorical:
+            codes[:, j] = x.view(np.int64)
+            continue
+        interval = np.searchsorted(points, x, side="left").astype(np.int64)
+        nan = np.isnan(x)
+        codes[:, j] = np.where(nan, -1, interval * 2 + (np.abs(x) <= ZERO_THRESHOLD))
+    return codes
+
+
+__all__ = ["MAX_CLASSES", "MAX_PAIRS", "MAX_TICKET_MASKS", "PairScoreCache"]

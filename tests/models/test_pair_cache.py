@@ -1,0 +1,106 @@
+"""Pair scores kept across rounds equal fresh ones, bit for bit, whatever the rows, the order and the evictions."""
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from skillmatch.features import Roster, posix_seconds
+from skillmatch.models import factored
+from skillmatch.models.factored import Forest
+from skillmatch.models.folder import read_model_folder
+from skillmatch.models.pair_cache import PairScoreCache
+
+from .test_factored import _hard_rows, _profiles, _round_tickets
+
+pytestmark = pytest.mark.skipif(not factored.AVAILABLE, reason="numba is not installed")
+SPLIT_AT = 3
+
+
+@pytest.fixture(scope="module")
+def forest() -> Forest:
+    """Two boosters over 7 features: a categorical one on each side, nan and zero-as-missing splits."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    X = rng.normal(size=(n, 7))
+    X[:, 0] = rng.integers(0, 9, n)
+    X[:, 4] = rng.integers(0, 6, n)
+    X[rng.random((n, 7)) < 0.1] = np.nan
+    X[rng.random((n, 7)) < 0.1] = 0.0
+    signal = np.nan_to_num(X[:, 1]) + (np.nan_to_num(X[:, 4]) % 2 == 0) - (X[:, 5] == 0) + np.nan_to_num(X[:, 6])
+    base = {"verbose": -1, "seed": 0, "num_threads": 1, "min_data_per_group": 5, "cat_smooth": 1}
+    binary = lgb.train({**base, "objective": "binary"}, lgb.Dataset(X, (signal > 0.5).astype(float),
+                                                                  categorical_feature=[0, 4]), num_boost_round=21)
+    zero = lgb.train({**base, "objective": "regression", "zero_as_missing": True},
+                     lgb.Dataset(X, signal, categorical_feature=[0, 4]), num_boost_round=13)
+    return Forest.from_boosters([binary, zero])
+
+
+def _fresh(forest: Forest, left: np.ndarray, left_row: np.ndarray, right: np.ndarray, right_row: np.ndarray):
+    columns = list(range(forest.n_features))
+    return forest.predict(forest.masks(left, columns[:SPLIT_AT]), left_row, forest.masks(right, columns[SPLIT_AT:]),
+                          right_row)
+
+
+@pytest.mark.parametrize("limits", [{}, {"max_pairs": 300, "max_classes": 40, "max_ticket_masks": 16}],
+                         ids=["roomy", "evicting"])
+def test_kept_scores_equal_fresh_ones_over_many_calls(forest, limits):
+    """Calls share ticket rows (by id) and draw agent rows from values on, next to and between every threshold."""
+    columns = list(range(forest.n_features))
+    cache = PairScoreCache(forest, columns[:SPLIT_AT], columns[SPLIT_AT:], **limits)
+    rng = np.random.default_rng(11)
+    tickets = _hard_rows(forest, 400, seed=2)[:, :SPLIT_AT]
+    agent_pool = _hard_rows(forest, 60, seed=3)[:, SPLIT_AT:]
+    for call in range(30):
+        in_round = rng.choice(len(tickets), 40, replace=False)
+        left = tickets[in_round]
+        left_ids = in_round.copy()
+        left_ids[rng.random(40) < 0.1] = -1  # rows without an id are never kept
+        right = agent_pool[rng.choice(len(agent_pool), 25)]
+        if call % 3 == 0:  # values that move within their intervals (e.g. tenure as `now` moves)
+            right = np.where(np.isnan(right) | (np.abs(right) <= factored.ZERO_THRESHOLD), right,
+                             np.nextafter(right, -np.inf))
+        left_row, right_row = np.nonzero(rng.random((40, 25)) < 0.5)
+        got = cache.predict(left, left_ids, left_row, right, right_row)
+        np.testing.assert_array_equal(got, _fresh(forest, left, left_row, right, right_row), err_msg=f"call {call}")
+    assert len(cache) > 0
+
+
+def test_rows_without_an_id_are_computed_and_not_kept(forest):
+    columns = list(range(forest.n_features))
+    cache = PairScoreCache(forest, columns[:SPLIT_AT], columns[SPLIT_AT:])
+    left, right = _hard_rows(forest, 5, seed=7)[:, :SPLIT_AT], _hard_rows(forest, 4, seed=8)[:, SPLIT_AT:]
+    left_row, right_row = np.repeat(np.arange(5), 4), np.tile(np.arange(4), 5)
+    got = cache.predict(left, np.full(5, -1), left_row, right, right_row)
+    np.testing.assert_array_equal(got, _fresh(forest, left, left_row, right, right_row))
+    assert len(cache) == 0
+    assert cache.predict(left, np.full(5, -1), left_row[:0], right, right_row[:0]).shape == (forest.n_models, 0)
+
+
+def test_rounds_of_a_moving_queue_equal_the_reference_path(trained, two_weeks):
+    """predict_round over a claim-next stream (the queue moves on, `now` moves, then jumps days) equals
+    predict_pairs of each round, in a model that keeps pair scores from round to round."""
+    model = read_model_folder(trained[0])[0]
+    interactions = two_weeks[0].interactions
+    start = pd.to_datetime(interactions["created_at"], utc=True).max() + pd.Timedelta(hours=1)
+    pool = _round_tickets(model, interactions, 60, start, seed=4)
+    profiles = _profiles(model, 8, 2)
+    ids = np.array([p.agent_id for p in profiles], dtype=object)
+    for step, shift in enumerate(["0s", "2s", "5min", "9h", "3D", "3D", "20D"]):
+        now = start + pd.Timedelta(shift)
+        tickets = pool[step * 3: step * 3 + 30]
+        frame = pd.DataFrame([t.model_dump() for t in tickets])
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        pair_t, pair_a = np.nonzero(np.ones((len(tickets), len(profiles)), dtype=bool))
+        now_s = now.timestamp()
+        expected = model.predict_pairs(frame, pair_t, ids[pair_a], np.full(len(tickets), now_s),
+                                       roster=Roster(profiles))
+        columns = {name: [t.model_dump().get(name) for t in tickets]
+                   for name in ("topic", "language", "channel", "customer_tier", "priority", "sentiment",
+                                "customer_id", "message_words")}
+        got = model.predict_round(columns, posix_seconds(frame["created_at"]), profiles, pair_t, pair_a, now_s)
+        for key in ("p_resolve", "handle_time_s", "csat"):
+            np.testing.assert_array_equal(got.pairs[key], expected[key].to_numpy(), err_msg=f"{key} at {shift}")
+    caches = model.agent_fit.__dict__["_pair_caches"]
+    assert sum(len(c) for c in caches.values()) > 0
