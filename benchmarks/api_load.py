@@ -53,8 +53,8 @@ def _start(models: Path, ledger: str, workers: int) -> tuple[subprocess.Popen, s
     port = _free_port()
     env = {**os.environ, "SKILLMATCH_DATABASE_URL": ledger}
     process = subprocess.Popen([str(SKILLMATCH), "serve", "--models", str(models), "--port", str(port),
-                                "--workers", str(workers), "--log-level", os.environ.get("LL", "warning")],
-                               env=env, stdout=subprocess.DEVNULL, stderr=open(os.environ["ERRLOG"], "w") if "ERRLOG" in os.environ else subprocess.DEVNULL)
+                                "--workers", str(workers), "--log-level", "warning"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

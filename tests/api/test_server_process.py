@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -10,13 +13,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from skillmatch.api.workers import TcpConfig
+from skillmatch.api.workers import SPREAD_BY_KERNEL, TcpConfig, WorkerAddress
 from skillmatch.cli import app as cli
 from skillmatch.models.folder import promote
 
@@ -33,19 +38,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(models_dir: Path, database_url: str, *extra: str) -> Iterator[httpx.Client]:
-    """A `skillmatch serve` process, ready (GET /readyz is 200), stopped and reaped on exit."""
+def serving(models_dir: Path, database_url: str, *extra: str, log: Path | None = None) -> Iterator[httpx.Client]:
+    """A `skillmatch serve` process, ready (GET /readyz is 200), stopped and reaped on exit (its stderr in `log`)."""
     port = _free_port()
     env = {**os.environ, "SKILLMATCH_DATABASE_URL": database_url}
     env.pop("SKILLMATCH_API_TOKENS", None)
+    stderr = log.open("wb") if log is not None else subprocess.PIPE
     process = subprocess.Popen([str(SKILLMATCH), "serve", "--models", str(models_dir), "--port", str(port),
-                                "--reload-interval", "0.2", "--log-level", "warning", *extra],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                "--reload-interval", "0.2", "--log-level", "info" if log else "warning", *extra],
+                               env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0)
     try:
         deadline = time.monotonic() + STARTUP_S
         while True:
-            assert process.poll() is None, process.stderr.read().decode()
+            assert process.poll() is None, log.read_text() if log else process.stderr.read().decode()
             try:
                 if client.get("/readyz").status_code == 200:
                     break
@@ -62,6 +68,8 @@ def serving(models_dir: Path, database_url: str, *extra: str) -> Iterator[httpx.
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log is not None:
+            stderr.close()
 
 
 def test_two_servers_sharing_postgresql_act_as_one(models_dir, postgres_schema_url, round_body, logged):
@@ -150,9 +158,51 @@ def test_several_workers_serve_and_share_the_metrics(models_dir, tmp_path, round
     assert 'skillmatch_http_requests_total{method="POST",route="/v1/assign",status="200"} 6.0' in text
 
 
-def test_worker_processes_answer_without_nagle_delays():
-    """`serve --workers N` shares one listening socket; its connections must get TCP_NODELAY (uvicorn issue #3149)."""
-    listener = TcpConfig("skillmatch.api.app:app_from_env", factory=True, host="127.0.0.1", port=0).bind_socket()
+@pytest.mark.skipif(not SPREAD_BY_KERNEL, reason="the kernel spreads connections over the workers only on Linux")
+def test_new_connections_are_spread_over_the_workers(models_dir, tmp_path):
+    """A routing service's connections must not all land on one worker while the others idle."""
+    log = tmp_path / "server.log"
+    with serving(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", "--workers", "2", log=log) as client:
+        for _ in range(24):  # a new connection each time
+            with httpx.Client(base_url=client.base_url, timeout=30.0) as fresh:
+                assert fresh.get("/v1/model").status_code == 200
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    workers = {line["worker_pid"] for line in lines if line["route"] == "/v1/model"}
+    assert len(workers) == 2
+
+
+@pytest.mark.skipif(not SPREAD_BY_KERNEL, reason="each worker listens on its own socket only on Linux")
+def test_each_worker_listens_on_its_own_socket_at_the_reserved_address():
+    reserved = WorkerAddress.reserve("127.0.0.1", 0, backlog=64)
+    port = reserved.getsockname()[1]
+    with pytest.raises(ConnectionRefusedError):  # the parent's reservation takes no connections
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    workers = [pickle.loads(ForkingPickler.dumps(reserved)) for _ in range(2)]  # as uvicorn hands them over
+    assert [w.getsockname()[1] for w in workers] == [port, port]
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(32)]
+    accepted = []
+    for w in workers:
+        w.setblocking(False)
+        n = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                w.accept()[0].close()
+                n += 1
+        accepted.append(n)
+    for sock in (*clients, *workers, reserved):
+        sock.close()
+    assert sum(accepted) == 32 and min(accepted) > 0
+
+
+@pytest.mark.parametrize("spread", [True, False], ids=["own-sockets", "shared-socket"])
+def test_worker_processes_answer_without_nagle_delays(spread):
+    """Workers' connections must get TCP_NODELAY (uvicorn binds with protocol 0: uvicorn issue #3149)."""
+    if spread and not SPREAD_BY_KERNEL:
+        pytest.skip("each worker listens on its own socket only on Linux")
+    if spread:
+        listener = pickle.loads(ForkingPickler.dumps(WorkerAddress.reserve("127.0.0.1", 0, backlog=64)))
+    else:
+        listener = TcpConfig("skillmatch.api.app:app_from_env", factory=True, host="127.0.0.1", port=0).bind_socket()
     assert listener.proto == socket.IPPROTO_TCP
 
     async def accepted_nodelay() -> int:

@@ -1,4 +1,5 @@
-"""Around every request: the body size limit (413 before any work), an X-Request-ID, metrics and one JSON access-log line.
+"""Around every request: the body size limit (413 before any work), an X-Request-ID, metrics and one JSON access-log line
+(with the worker process that answered).
 
 Pure ASGI so that an oversized body is refused while it streams in, never buffered whole.
 """
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -101,7 +103,7 @@ class AccessMiddleware:
             "body_request_id": state.get("body_request_id"), "method": method, "path": scope.get("path"),
             "route": template, "status": status, "duration_ms": round(seconds * 1000.0, 2),
             "model_version": state.get("model_version") or self.model_version(),
-            "client": (scope.get("client") or ("", 0))[0],
+            "client": (scope.get("client") or ("", 0))[0], "worker_pid": os.getpid(),
         }))
 
 

@@ -1,18 +1,28 @@
-"""`skillmatch serve --workers N`: uvicorn worker processes on one listening socket that is marked TCP.
+"""`skillmatch serve --workers N`: uvicorn worker processes that each listen on their own socket (on Linux).
 
-uvicorn binds the shared socket itself with `proto` 0; accepted connections inherit it, and asyncio
-enables TCP_NODELAY only on sockets that report IPPROTO_TCP, so every keep-alive response waited for the
-client's delayed ACK (about 40 ms on Linux; uvicorn issue #3149). The socket here is the same one,
-re-wrapped with its protocol stated.
+With one listening socket shared by the workers, whichever worker wakes first accepts every connection
+waiting (asyncio accepts in a loop), so a routing service's few keep-alive connections tend to end up on
+one worker while the others idle. On Linux each worker instead opens its own SO_REUSEPORT socket on the
+address, and the kernel spreads new connections over them (by a hash of the client's address and port).
+The parent binds the address first without listening: it reserves the port and fails early when the
+port is taken, but takes no connections. Elsewhere the workers share one socket.
+
+Every listening socket is created with IPPROTO_TCP: asyncio enables TCP_NODELAY only on sockets that
+report it, and uvicorn binds with protocol 0, so every keep-alive response waited for the client's
+delayed ACK (about 40 ms on Linux; uvicorn issue #3149).
 """
 from __future__ import annotations
 
 import inspect
 import socket
+import sys
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+SPREAD_BY_KERNEL = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+"""Whether each worker gets its own SO_REUSEPORT socket (Linux balances connections over those)."""
 
 
 class TcpConfig(uvicorn.Config):
@@ -25,11 +35,58 @@ class TcpConfig(uvicorn.Config):
         return sock
 
 
+class WorkerAddress(socket.socket):
+    """The parent's reservation of host:port. A worker process that receives it (uvicorn hands each worker its
+    sockets by pickling) gets a socket of its own listening there instead (`listen_on`)."""
+
+    backlog = 2048
+
+    @classmethod
+    def reserve(cls, host: str, port: int, backlog: int) -> WorkerAddress:
+        """Bind host:port with SO_REUSEPORT, without listening (port 0: a free port, kept for every worker)."""
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+        sock = cls(info[0], socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            _share_port(sock)
+            sock.bind(info[4])
+        except OSError:
+            sock.close()
+            raise
+        sock.backlog = backlog
+        return sock
+
+    def __reduce_ex__(self, protocol: object) -> tuple[Any, tuple[Any, ...]]:
+        return listen_on, (self.family, self.getsockname(), self.backlog)
+
+
+def listen_on(family: socket.AddressFamily, address: tuple[Any, ...], backlog: int) -> socket.socket:
+    """A TCP socket of this process listening on `address` beside the other workers' (SO_REUSEPORT)."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        _share_port(sock)
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _share_port(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+
+
 def run_workers(app: str, workers: int, **options: Any) -> None:
     """Serve the app factory `app` ("module:function") from `workers` processes, as `uvicorn.run` does."""
     config = TcpConfig(app, factory=True, workers=workers, **options)
     server = uvicorn.Server(config=config)
-    sockets = [config.bind_socket()]
+    if SPREAD_BY_KERNEL and config.uds is None and config.fd is None:
+        sockets: list[socket.socket] = [WorkerAddress.reserve(config.host, config.port, config.backlog)]
+        uvicorn.config.logger.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)",
+                                   config.host, sockets[0].getsockname()[1])
+    else:
+        sockets = [config.bind_socket()]
     if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn before 0.36 passes the server's run
         supervisor = Multiprocess(config, target=server.run, sockets=sockets)  # type: ignore[call-arg]
     else:
@@ -38,6 +95,9 @@ def run_workers(app: str, workers: int, **options: Any) -> None:
         supervisor.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
-__all__ = ["TcpConfig", "run_workers"]
+__all__ = ["SPREAD_BY_KERNEL", "TcpConfig", "WorkerAddress", "listen_on", "run_workers"]
