@@ -470,10 +470,14 @@ def _select_growth_used(conn: Connection, window_start: datetime) -> dict[tuple[
     return {(r.agent_id, r.topic): int(r.stretch_n) for r in conn.execute(stmt)}
 
 
+_ROUND_OF_REQUEST = sa.select(rounds.c.request_hash, rounds.c.response).where(
+    rounds.c.request_id == sa.bindparam("request_id"))
+"""Built once: every claim with a request_id asks it, and building the statement cost as much as running it."""
+
+
 def _select_round(conn: Connection, request_id: str) -> RoundRecord | None:
     """The stored round of a request_id inside the caller's transaction."""
-    row = conn.execute(sa.select(rounds.c.request_hash, rounds.c.response)
-                       .where(rounds.c.request_id == request_id)).first()
+    row = conn.execute(_ROUND_OF_REQUEST, {"request_id": request_id}).first()
     if row is None:
         return None
     return RoundRecord(existing=True, request_hash=row.request_hash, response=row.response)

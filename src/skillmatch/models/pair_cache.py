@@ -39,11 +39,11 @@ class PairScoreCache:
         self.left_columns = [int(c) for c in left_columns]
         self.right_columns = [int(c) for c in right_columns]
         self.max_pairs, self.max_classes, self.max_ticket_masks = max_pairs, max_classes, max_ticket_masks
-        self._thresholds, self._categorical = _split_points(forest, self.right_columns)
+        self._offsets, self._points, self._categorical = _split_points(forest, self.right_columns)
         self._lock = threading.Lock()
         self._classes: dict[bytes, int] = {}
         self._slot = _kernels()["table"]()  # pair key -> column of _values (a numba dict: looked up in bulk)
-        self._values = np.empty((forest.n_models, 1024))
+        self._values = np.empty((1024, forest.n_models))  # a pair's scores are a row: gathered in one take
         self._filled = 0  # columns of _values in use (a key met twice in one call takes two)
         self._ticket_masks: dict[int, np.ndarray] = {}
         self._generation = 0  # class ids are given anew after each clear: scores of older ids are not kept
@@ -59,9 +59,8 @@ class PairScoreCache:
         """
         left_row, right_row = np.asarray(left_row, dtype=np.int64), np.asarray(right_row, dtype=np.int64)
         left_ids = np.asarray(left_ids, dtype=np.int64)
-        out = np.empty((self.forest.n_models, len(left_row)))
         if not len(left_row):
-            return out
+            return np.empty((self.forest.n_models, 0))
         with self._lock:
             classes = self._classes_of(right)
             generation = self._generation
@@ -69,9 +68,8 @@ class PairScoreCache:
             keys[left_ids[left_row] < 0] = -1
             slots = np.empty(len(keys), dtype=np.int64)
             _kernels()["lookup"](self._slot, keys, slots)
-            hit = slots >= 0
-            out[:, hit] = self._values[:, slots[hit]]
-        missing = np.flatnonzero(~hit)
+            out = self._values[slots].T  # a gathered copy (n_models, n_pairs); the misses are filled below
+        missing = np.flatnonzero(slots < 0)
         if len(missing):
             out[:, missing] = self._compute(left, left_ids, left_row[missing], right, right_row[missing])
             with self._lock:
@@ -81,7 +79,9 @@ class PairScoreCache:
 
     def _classes_of(self, right: np.ndarray) -> np.ndarray:
         """Per right row, the id of its class: which side of every split on its features it falls."""
-        codes = _interval_codes(np.asarray(right, dtype=np.float64), self._thresholds, self._categorical)
+        X = np.ascontiguousarray(right, dtype=np.float64)
+        codes = np.empty(X.shape, dtype=np.int64)
+        _kernels()["codes"](X, X.view(np.int64), self._offsets, self._points, self._categorical, ZERO_THRESHOLD, codes)
         if len(self._classes) + len(codes) > self.max_classes:
             self._classes.clear()
             self._slot, self._filled = _kernels()["table"](), 0
@@ -123,11 +123,11 @@ class PairScoreCache:
         if self._filled + len(keys) > self.max_pairs:
             self._slot, self._filled = _kernels()["table"](), 0
         start = self._filled
-        if start + len(keys) > self._values.shape[1]:
-            grown = np.empty((self.forest.n_models, max(2 * self._values.shape[1], start + len(keys))))
-            grown[:, :start] = self._values[:, :start]
+        if start + len(keys) > len(self._values):
+            grown = np.empty((max(2 * len(self._values), start + len(keys)), self.forest.n_models))
+            grown[:start] = self._values[:start]
             self._values = grown
-        self._values[:, start:start + len(keys)] = values
+        self._values[start:start + len(keys)] = values.T
         self._filled = start + len(keys)
         _kernels()["insert"](self._slot, keys, np.arange(start, start + len(keys), dtype=np.int64))
 
@@ -152,38 +152,45 @@ def _kernels() -> dict[str, Callable[..., Any]]:
         from numba.typed import Dict
 
         jit = numba.njit(cache=True, nogil=True)
-        _KERNELS.update(lookup=jit(_lookup), insert=jit(_insert),
+        _KERNELS.update(lookup=jit(_lookup), insert=jit(_insert), codes=jit(_interval_codes),
                         table=lambda: Dict.empty(key_type=numba.types.int64, value_type=numba.types.int64))
     return _KERNELS
 
 
-def _split_points(forest: Forest, columns: Sequence[int]) -> tuple[list[np.ndarray], list[bool]]:
-    """Per column of a side: the sorted thresholds of the numerical splits on it; whether it is categorical."""
+def _split_points(forest: Forest, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of a side, the sorted thresholds of the numerical splits on it (column j's are
+    `points[offsets[j]:offsets[j + 1]]`), and whether it is categorical."""
     thresholds, categorical = [], []
     for column in columns:
         on = forest.feature == column  # the forest's nodes are its splits (leaves are in leaf_value)
         categorical.append(bool(np.any(forest.kind[on] == _CATEGORICAL)))
         thresholds.append(np.unique(forest.threshold[on & (forest.kind != _CATEGORICAL)]))
-    return thresholds, categorical
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in thresholds])]).astype(np.int64)
+    points = np.concatenate(thresholds) if thresholds else np.empty(0)
+    return offsets, points.astype(np.float64), np.array(categorical, dtype=np.bool_)
 
 
-def _interval_codes(X: np.ndarray, thresholds: list[np.ndarray], categorical: list[bool]) -> np.ndarray:
-    """(n_rows, n_columns) int64: equal codes in a column mean every split on it sends both values the same way.
-
-    A numerical value's code is the interval between consecutive thresholds it lies in (`x <= t` is
-    LightGBM's test), with nan and the values LightGBM reads as zero (|x| <= 1e-35) apart; a categorical
-    value is kept as it is (its bits).
-    """
-    codes = np.empty(X.shape, dtype=np.int64)
-    for j, (points, is_categorical) in enumerate(zip(thresholds, categorical)):
-        x = np.ascontiguousarray(X[:, j])
-        if is_categorical:
-            codes[:, j] = x.view(np.int64)
-            continue
-        interval = np.searchsorted(points, x, side="left").astype(np.int64)
-        nan = np.isnan(x)
-        codes[:, j] = np.where(nan, -1, interval * 2 + (np.abs(x) <= ZERO_THRESHOLD))
-    return codes
+def _interval_codes(X, bits, offsets, points, categorical, zero, out):  # noqa: ANN001, ANN202 - numba (_kernels)
+    # Equal codes in a column: every split on it sends both values the same way. A numerical value's code
+    # is the interval between consecutive thresholds it lies in (LightGBM tests `x <= t`), with nan and
+    # the values LightGBM reads as zero (|x| <= 1e-35) apart; a categorical value keeps its bits.
+    for j in range(X.shape[1]):
+        lo0, hi0 = offsets[j], offsets[j + 1]
+        for i in range(X.shape[0]):
+            x = X[i, j]
+            if categorical[j]:
+                out[i, j] = bits[i, j]
+            elif x != x:
+                out[i, j] = -1
+            else:
+                lo, hi = lo0, hi0  # the first threshold >= x (numpy's searchsorted, side "left")
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if points[mid] < x:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                out[i, j] = (lo - lo0) * 2 + (1 if abs(x) <= zero else 0)
 
 
 __all__ = ["MAX_CLASSES", "MAX_PAIRS", "MAX_TICKET_MASKS", "PairScoreCache"]
