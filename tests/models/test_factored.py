@@ -202,15 +202,23 @@ def test_remembered_history_answers_equal_fresh_queries_and_die_with_the_index(m
     topics = np.array(list(dict.fromkeys(history.topic.tolist())), dtype=object)
     agent, topic = np.repeat(agents, len(topics)), np.tile(topics, len(agents))
     later = np.full(len(agent), history.closed_s.max() + 3600.0)
-    first = index.agent_topic(agent, topic, later), index.agent_totals(agents, later[:len(agents)])
-    again = index.agent_topic(agent, topic, later + 60.0), index.agent_totals(agents, later[:len(agents)] + 60.0)
-    assert index._memo["agent_topic"] and index._memo["agent"]
+    customers = np.array([c for c in dict.fromkeys(history.customer.tolist()) if c is not None][:40] + [None, "new"],
+                         dtype=object)
+    pair_agent, pair_customer = np.repeat(agents, len(customers)), np.tile(customers, len(agents))
+
+    def ask(idx: HistoryIndex, shift: float) -> list[np.ndarray]:
+        return [*idx.agent_topic(agent, topic, later + shift), *idx.agent_totals(agents, later[:len(agents)] + shift),
+                *idx.agent_customer_last(pair_agent, pair_customer, np.full(len(pair_agent), later[0] + shift)),
+                *[np.sort(a.astype(str)) for a in idx.served_by(customers, np.full(len(customers), later[0] + shift))]]
+
+    first, again = ask(index, 0.0), ask(index, 60.0)
+    assert all(index._memo[k] for k in ("agent_topic", "agent", "agent_customer", "served_by"))
     monkeypatch.setattr("skillmatch.features.history.SMALL_QUERY", 0)  # nothing remembered: plain queries
     fresh = HistoryIndex(history)
-    plain = fresh.agent_topic(agent, topic, later), fresh.agent_totals(agents, later[:len(agents)])
-    assert not fresh._memo["agent_topic"]
+    plain = ask(fresh, 0.0)
+    assert not any(fresh._memo.values())
     for got in (first, again):
-        for part, want in zip([*got[0], *got[1]], [*plain[0], *plain[1]]):
+        for part, want in zip(got, plain, strict=True):
             np.testing.assert_array_equal(part, want)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ CUSTOMER_WINDOW_S = 7 * 86400.0
 KEY_SEPARATOR = "\x1f"
 SMALL_QUERY = 20_000
 """Up to this many keys a query looks them up in a dict (built once per history) rather than through pandas."""
+MAX_REMEMBERED = 200_000
+"""Answers an index keeps per kind of query (agent x topic, customer, ...); beyond, it starts again."""
 MERGE_AT_ROWS = 20_000
 MERGE_AT_SHARE = 0.05
 """Outcomes appended to an index stay in a small side index until they pass both bounds; then all is rebuilt."""
@@ -101,9 +104,11 @@ class _Grouped:
             lookup = self.__dict__["_lookup"] = dict(zip(self.index.tolist(), range(len(self.index))))
         return np.fromiter((lookup.get(k, -1) for k in keys.tolist()), dtype=np.int64, count=len(keys))
 
-    def block(self, keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per query: the positions [start, stop) in `order` of the events with its key and time < query time."""
-        code = self.codes(keys)
+    def block(self, keys: np.ndarray, times: np.ndarray,
+              code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per query: the positions [start, stop) in `order` of the events with its key and time < query time
+        (`code`: the keys' `codes`, when the caller has them already)."""
+        code = self.codes(keys) if code is None else code
         known = code >= 0
         base = np.where(known, code, 0).astype(np.float64) * self.span
         offset = np.clip(times - self.t0, 0.0, self.span - 1.0)
@@ -111,9 +116,10 @@ class _Grouped:
         pos = np.searchsorted(self.sorted_key, base + offset, side="left")
         return start, np.where(known, pos, start)
 
-    def query(self, keys: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def query(self, keys: np.ndarray, times: np.ndarray,
+              code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per query: count, column sums and index of the last event with the same key and time < query time."""
-        start, pos = self.block(keys, times)
+        start, pos = self.block(keys, times, code)
         known = pos > start
         count = (pos - start).astype(float)
         sums = np.where(known[:, None], self.csum[pos] - self.csum[start], 0.0)
@@ -156,7 +162,8 @@ class HistoryIndex(_PairStatsQueries):
         self._agent_customer = _Grouped(_keys(history.agent, customer), history.closed_s, self._values[:, :1])
         self._customer = _Grouped(_keys(customer), history.closed_s, self._values[:, :1])
         self._last_closed = float(np.max(history.closed_s)) if len(history) else -np.inf
-        self._memo: dict[str, dict[object, tuple[float, ...]]] = {"agent_topic": {}, "agent": {}}
+        self._memo: dict[str, dict[object, Any]] = {"agent_topic": {}, "agent": {}, "agent_customer": {},
+                                                    "served_by": {}}
 
     def appended(self, rows: OutcomeHistory, history: OutcomeHistory) -> HistoryIndex | LayeredHistoryIndex:
         """The index of `history` (this one's history followed by `rows`), without re-sorting what is indexed here."""
@@ -193,6 +200,8 @@ class HistoryIndex(_PairStatsQueries):
                     ) -> np.ndarray:
         """Rows (count, sums..., last) per key, computing (and keeping) only the keys not seen before."""
         memo = self._memo[which]
+        if len(memo) > MAX_REMEMBERED:
+            memo.clear()
         missing = np.array([i for i, k in enumerate(keys) if k not in memo], dtype=np.int64)
         if len(missing):
             parts = compute(missing)
@@ -219,6 +228,15 @@ class HistoryIndex(_PairStatsQueries):
         time_s = np.asarray(time_s, dtype=float)
         if len(self.history) == 0:
             return np.zeros(len(time_s)), np.full(len(time_s), np.nan), np.full(len(time_s), np.nan)
+        if self._after_everything(time_s):
+            rows = self._remembered("agent_customer",
+                                    list(zip(np.asarray(agent).tolist(), np.asarray(customer).tolist())),
+                                    lambda i: self._agent_customer_now(agent[i], customer[i], time_s[i]))
+            return rows[:, 0], rows[:, 1], rows[:, 2]
+        return self._agent_customer_now(agent, customer, time_s)
+
+    def _agent_customer_now(self, agent: np.ndarray, customer: np.ndarray,
+                            time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         has_customer = pd.notna(customer)
         n, _, last = self._agent_customer.query(_keys(agent, np.where(has_customer, customer, "")), time_s)
         n[~has_customer] = 0
@@ -234,8 +252,9 @@ class HistoryIndex(_PairStatsQueries):
             return np.zeros(len(time_s))
         has_customer = pd.notna(customer)
         keys = _keys(np.where(has_customer, customer, ""))
-        now, _, _ = self._customer.query(keys, time_s)
-        then, _, _ = self._customer.query(keys, time_s - CUSTOMER_WINDOW_S)
+        code = self._customer.codes(keys)
+        now, _, _ = self._customer.query(keys, time_s, code)
+        then, _, _ = self._customer.query(keys, time_s - CUSTOMER_WINDOW_S, code)
         return np.where(has_customer, now - then, 0.0)
 
     def served_by(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
@@ -247,6 +266,21 @@ class HistoryIndex(_PairStatsQueries):
         out = [np.array([], dtype=object)] * len(time_s)
         if len(self.history) == 0:
             return out
+        if self._after_everything(time_s):
+            memo = self._memo["served_by"]
+            if len(memo) > MAX_REMEMBERED:
+                memo.clear()
+            keys = np.asarray(customer).tolist()
+            missing = [i for i, k in enumerate(keys) if k not in memo]
+            if missing:
+                at = np.array(missing, dtype=np.int64)
+                for i, agents in zip(missing, self._served_by_now(np.asarray(customer)[at], time_s[at])):
+                    memo[keys[i]] = agents
+            return [memo[k] for k in keys]
+        return self._served_by_now(np.asarray(customer), time_s)
+
+    def _served_by_now(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
+        out = [np.array([], dtype=object)] * len(time_s)
         has_customer = pd.notna(customer)
         start, stop = self._customer.block(_keys(np.where(has_customer, customer, "")), time_s)
         for i in np.flatnonzero(has_customer & (stop > start)):
