@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 
 import pytest
 from fastapi.testclient import TestClient
@@ -52,6 +53,41 @@ def test_next_gives_one_ticket_and_replays_without_now(client, logged, two_weeks
     answer = first.json()
     assert answer["assignment"] is None or answer["assignment"]["agent_id"] == agents[0]["agent_id"]
     assert client.post("/v1/next", json=body).json() == answer
+
+
+@pytest.mark.parametrize("where", ["event-loop", "thread-pool", "engine-busy"])
+def test_routing_answers_the_same_wherever_the_request_runs(settings, logged, two_weeks, round_body, where,
+                                                            monkeypatch):
+    """Small requests run on the event loop when the engine is free; large ones, or ones the engine is busy
+    for, in the thread pool. The answers are the same."""
+    if where == "thread-pool":
+        monkeypatch.setattr("skillmatch.api.routes.INLINE_MAX_PAIRS", 0)
+        monkeypatch.setattr("skillmatch.api.routes.INLINE_MAX_BODY_BYTES", 0)
+    agents = agents_from(two_weeks, 3, slots=1)
+    claim = {"now": NOW.isoformat(), "agent": agents[0], "queue": tickets_from(logged, 15), "others": agents[1:],
+             "commit": False}
+    round_ = {**round_body, "commit": False, "request_id": None}
+    with TestClient(create_app(settings)) as client:
+        holder = client.app.state.holder
+        if where == "engine-busy":  # another request holds the engine for 0.3 s
+            release, started = threading.Event(), threading.Event()
+
+            def hold() -> None:
+                with holder.use():
+                    started.set()
+                    release.wait(10)
+
+            busy = threading.Thread(target=hold)
+            busy.start()
+            started.wait(10)
+            threading.Timer(0.3, release.set).start()
+        answers = [client.post("/v1/next", json=claim), client.post("/v1/assign", json=round_)]
+        if where == "engine-busy":
+            busy.join()
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    with TestClient(create_app(settings)) as reference:
+        expected = [reference.post("/v1/next", json=claim).json(), reference.post("/v1/assign", json=round_).json()]
+    assert [a.json() for a in answers] == expected
 
 
 def test_outcomes_are_stored_once(client, logged):

@@ -111,17 +111,17 @@ def test_a_promote_during_a_steady_request_stream_fails_no_request(models_dir, t
         versions: list[str] = []
         stop = threading.Event()
 
-        def stream() -> None:
+        def stream(k: int) -> None:
             with httpx.Client(base_url=client.base_url, timeout=30.0) as own:
                 i = 0
                 while not stop.is_set():
-                    i += 1
-                    response = own.post("/v1/assign", json={**round_body, "request_id": f"stream-{i}"})
+                    i += 1  # ids of their own: a shared id would replay another stream's (older) answer
+                    response = own.post("/v1/assign", json={**round_body, "request_id": f"stream-{k}-{i}"})
                     statuses.append(response.status_code)
                     if response.status_code == 200:
                         versions.append(response.json()["model_version"])
 
-        workers = [threading.Thread(target=stream) for _ in range(3)]
+        workers = [threading.Thread(target=stream, args=(k,)) for k in range(3)]
         for w in workers:
             w.start()
         time.sleep(1.0)

@@ -78,6 +78,22 @@ class EngineHolder:
         with loaded.lock:
             yield loaded.engine
 
+    @contextmanager
+    def try_use(self) -> Iterator[tuple[Engine | None, bool]]:
+        """`use` without waiting: (engine, True) when it was free (or no model is loaded), (None, False) when
+        another request holds it."""
+        loaded = self._current
+        if loaded is None:
+            yield None, True
+            return
+        if not loaded.lock.acquire(blocking=False):
+            yield None, False
+            return
+        try:
+            yield loaded.engine, True
+        finally:
+            loaded.lock.release()
+
     def _target(self) -> Path | None:
         try:
             path = resolve(self.models_dir)
