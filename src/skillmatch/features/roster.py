@@ -78,5 +78,5 @@ class Roster:
             if attribute == "hire_s":
                 return np.nan if p.hire_date is None else p.hire_date.timestamp()
             return float(getattr(p, attribute))
-        cache = {a: value(self.profiles.get(a)) for a in pd.unique(agent)}
-        return np.array([cache[a] for a in agent], dtype=float)
+        codes, distinct = pd.factorize(np.asarray(agent, dtype=object), use_na_sentinel=False)
+        return np.array([value(self.profiles.get(a)) for a in distinct], dtype=float)[codes]
