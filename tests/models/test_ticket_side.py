@@ -53,8 +53,10 @@ def test_a_full_cache_drops_its_oldest_tickets() -> None:
     assert len(cache) <= 8
     newest = [("t", i) for i in range(36, 40)]
     compute = Counting(newest)
-    cache.rows(newest, compute)
+    rows = cache.rows(newest, compute)
     assert compute.asked == []
+    # places of dropped tickets were reused: every kept row is still its own key's
+    assert rows[:, 1].tolist() == [float(hash(str(k)) % 1000) for k in newest]
 
 
 def test_each_kept_row_has_an_id_that_stands_for_its_values() -> None:

@@ -19,11 +19,16 @@ MAX_TICKETS = 50_000
 
 
 class TicketSideCache:
-    """Per ticket key, one row (the ticket's feature values followed by its reference values) and the row's id."""
+    """Per ticket key, one row (the ticket's feature values followed by its reference values) and the row's id.
+
+    Rows live in one array (a round's rows are gathered in one take); a dropped ticket's place is reused.
+    """
 
     def __init__(self, max_tickets: int = MAX_TICKETS) -> None:
         self.max_tickets = max_tickets
-        self._rows: dict[Hashable, tuple[int, np.ndarray]] = {}
+        self._rows: dict[Hashable, tuple[int, int]] = {}  # key -> (id, place in _arena)
+        self._arena = np.empty((0, 0))
+        self._free: list[int] = []
         self._lock = threading.Lock()
         self._ids = itertools.count()
 
@@ -40,33 +45,59 @@ class TicketSideCache:
     def rows_with_ids(self, keys: Sequence[Hashable | None],
                       compute: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """`rows`, and per row the id of its values: equal ids, equal values, for the life of the cache (-1: not kept)."""
-        found: list[tuple[int, np.ndarray] | None] = []
-        for key in keys:
-            try:
-                found.append(self._rows.get(key) if key is not None else None)
-            except TypeError:  # an unhashable field value
-                found.append(None)
-        missing = np.array([i for i, entry in enumerate(found) if entry is None], dtype=np.int64)
-        fresh = compute(missing) if len(missing) else None
-        if fresh is not None:
-            with self._lock:
-                for j, i in enumerate(missing.tolist()):
-                    found[i] = self._store(keys[i], fresh[j].copy())
-        return (np.vstack([row for _, row in found]),  # type: ignore[misc]
-                np.array([row_id for row_id, _ in found], dtype=np.int64))  # type: ignore[misc]
+        ids = np.full(len(keys), -1, dtype=np.int64)
+        places = np.full(len(keys), -1, dtype=np.int64)
+        with self._lock:  # places are reused once dropped: read them and their rows together
+            for i, key in enumerate(keys):
+                try:
+                    entry = self._rows.get(key) if key is not None else None
+                except TypeError:  # an unhashable field value
+                    entry = None
+                if entry is not None:
+                    ids[i], places[i] = entry
+            known = np.flatnonzero(places >= 0)
+            kept = self._arena[places[known]]
+        missing = np.flatnonzero(places < 0)
+        if not len(missing):
+            return kept, ids
+        fresh = np.asarray(compute(missing), dtype=float)
+        out = np.empty((len(keys), fresh.shape[1]))
+        out[missing] = fresh
+        if len(known):
+            out[known] = kept
+        with self._lock:
+            for j, i in enumerate(missing.tolist()):
+                ids[i] = self._store(keys[i], fresh[j])
+        return out, ids
 
-    def _store(self, key: Hashable | None, row: np.ndarray) -> tuple[int, np.ndarray]:
+    def _store(self, key: Hashable | None, row: np.ndarray) -> int:
+        """Keep `row` under `key`; its id (-1 when the key cannot be kept)."""
         if key is None:
-            return -1, row
-        entry = (next(self._ids), row)
+            return -1
         try:
-            self._rows[key] = entry
+            hash(key)
         except TypeError:
-            return -1, row
+            return -1
+        if not self._free:
+            self._grow(len(row))
+        place = self._free.pop()
+        self._arena[place] = row
+        previous = self._rows.pop(key, None)
+        if previous is not None:
+            self._free.append(previous[1])
+        entry = self._rows[key] = (next(self._ids), place)
         if len(self._rows) > self.max_tickets:
             for old in list(self._rows)[: max(1, self.max_tickets // 4)]:  # insertion order: the oldest first
-                del self._rows[old]
-        return entry
+                self._free.append(self._rows.pop(old)[1])
+        return entry[0]
+
+    def _grow(self, width: int) -> None:
+        size = len(self._arena)
+        grown = np.empty((max(64, 2 * size), width))
+        if size:
+            grown[:size] = self._arena
+        self._arena = grown
+        self._free.extend(range(len(grown) - 1, size - 1, -1))
 
 
 __all__ = ["MAX_TICKETS", "TicketSideCache"]
