@@ -40,7 +40,8 @@ probes = APIRouter()
 _Body = TypeVar("_Body", bound=BaseModel)
 INLINE_MAX_PAIRS = 5_000
 """A routing request of at most this many (ticket, agent) pairs (a claim on a queue of 200 among 11 agents
-is 2,200; a few milliseconds of work) is answered on the event loop when the engine is free."""
+is 2,200; a few milliseconds of work) that records nothing is answered on the event loop when the engine
+is free."""
 INLINE_MAX_BODY_BYTES = 256_000
 """Bodies up to this size are validated on the event loop (about a millisecond per 50 kB)."""
 BODY_MODELS: tuple[type[BaseModel], ...] = (AssignRequest, NextRequest)
@@ -107,7 +108,7 @@ async def assign(request: Request) -> dict[str, Any]:
         request.app.state.metrics.observe_assignments(result["assignments"], result["unassigned"])
         return result
 
-    return await _on_engine(request, len(body.tickets) * len(body.agents), work)
+    return await _on_engine(request, len(body.tickets) * len(body.agents), work, writes=body.commit)
 
 
 @api.post("/next", response_model=NextResponse, summary="Claim next / push next for one agent",
@@ -127,7 +128,7 @@ async def next_ticket(request: Request) -> dict[str, Any]:
         request.app.state.metrics.observe_assignments([result["assignment"]] if result["assignment"] else [], [])
         return result
 
-    return await _on_engine(request, len(body.queue) * (len(body.others) + 1), work)
+    return await _on_engine(request, len(body.queue) * (len(body.others) + 1), work, writes=body.commit)
 
 
 async def _read(request: Request, model: type[_Body]) -> _Body:
@@ -138,16 +139,18 @@ async def _read(request: Request, model: type[_Body]) -> _Body:
     return await run_in_threadpool(_parse_body, model, request, raw)
 
 
-async def _on_engine(request: Request, pairs: int, work: Callable[[Engine], dict[str, Any]]) -> dict[str, Any]:
-    """`work(engine)` for a request of `pairs` (ticket, agent) pairs.
+async def _on_engine(request: Request, pairs: int, work: Callable[[Engine], dict[str, Any]],
+                     writes: bool) -> dict[str, Any]:
+    """`work(engine)` for a request of `pairs` (ticket, agent) pairs that `writes` to the ledger or not.
 
-    A small request whose engine is free runs right here on the event loop: its few milliseconds cost less
-    than handing it to a worker thread and back (requests take the engine one at a time anyway). Larger
-    ones, and any that would wait for the engine, go to the thread pool so that probes and the reading of
-    other requests never wait behind them.
+    A small request that records nothing, when its engine is free, runs right here on the event loop: its
+    few milliseconds of CPU cost less than handing it to a worker thread and back (requests take the
+    engine one at a time anyway). Larger ones, ones that would wait for the engine, and ones that commit
+    (their disk and lock waits should not hold up the loop) go to the thread pool, so that probes and the
+    reading of other requests never wait behind them.
     """
     holder = _holder(request)
-    if pairs <= INLINE_MAX_PAIRS:
+    if pairs <= INLINE_MAX_PAIRS and not writes:
         with holder.try_use() as (engine, taken):
             if taken:
                 if engine is None:
