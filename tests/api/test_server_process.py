@@ -189,6 +189,8 @@ def test_each_worker_listens_on_its_own_socket_at_the_reserved_address():
                 w.accept()[0].close()
                 n += 1
         accepted.append(n)
+    with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):  # a second server on the port
+        WorkerAddress.reserve("127.0.0.1", port, backlog=64)
     for sock in (*clients, *workers, reserved):
         sock.close()
     assert sum(accepted) == 32 and min(accepted) > 0

@@ -1,9 +1,10 @@
 """The endpoints of CONTRACT section 3; each takes the serving engine once and answers with its model_version.
 
-Handlers run in FastAPI's thread pool because the engine's work is CPU and database bound. The two routing
-calls read their JSON body themselves and validate it in one pass with pydantic's JSON parser (FastAPI
-would decode it to Python objects first, then validate those: twice the work on 200-ticket queues); their
-OpenAPI request body is declared by `json_body` and the schemas are added by the app (`BODY_MODELS`).
+Handlers run in FastAPI's thread pool because the engine's work is CPU and database bound, except small
+routing requests that record nothing (see `_on_engine`). The two routing calls read their JSON body
+themselves and validate it in one pass with pydantic's JSON parser (FastAPI would decode it to Python
+objects first, then validate those: twice the work on 200-ticket queues); their OpenAPI request body is
+declared by `json_body` and the schemas are added by the app (`BODY_MODELS`).
 """
 from __future__ import annotations
 

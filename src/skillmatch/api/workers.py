@@ -43,15 +43,23 @@ class WorkerAddress(socket.socket):
 
     @classmethod
     def reserve(cls, host: str, port: int, backlog: int) -> WorkerAddress:
-        """Bind host:port with SO_REUSEPORT, without listening (port 0: a free port, kept for every worker)."""
+        """Bind host:port with SO_REUSEPORT, without listening (port 0: a free port, kept for every worker).
+
+        A port something else listens on is refused, even another server's that shares it (SO_REUSEPORT
+        would otherwise let a second server take half of the first one's connections).
+        """
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
         sock = cls(info[0], socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
+            if port:
+                with socket.socket(info[0], socket.SOCK_STREAM, socket.IPPROTO_TCP) as alone:
+                    alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    alone.bind(info[4])
             _share_port(sock)
             sock.bind(info[4])
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
         sock.backlog = backlog
         return sock
 
