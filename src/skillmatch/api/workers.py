@@ -48,15 +48,15 @@ class WorkerAddress(socket.socket):
         A port something else listens on is refused, even another server's that shares it (SO_REUSEPORT
         would otherwise let a second server take half of the first one's connections).
         """
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
-        sock = cls(info[0], socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses (`Config.bind_socket`)
+        sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             if port:
-                with socket.socket(info[0], socket.SOCK_STREAM, socket.IPPROTO_TCP) as alone:
+                with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as alone:
                     alone.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    alone.bind(info[4])
+                    alone.bind((host, port))
             _share_port(sock)
-            sock.bind(info[4])
+            sock.bind((host, port))
         except OSError as exc:
             sock.close()
             raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
