@@ -361,8 +361,10 @@ class Engine:
         state = state if state is not None else self._routing_state(now)
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
+        columns = _ticket_columns(tickets, self.model.builder)  # one list per field, read once for the round
+        created_s = np.fromiter((t.created_at.timestamp() for t in tickets), dtype=float, count=n_t)
         restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
-        mask = eligibility([t.language for t in tickets], [t.topic for t in tickets],
+        mask = eligibility(columns["language"], columns["topic"],
                            [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
                            restricted)
         held = dict(held or {})
@@ -374,9 +376,7 @@ class Engine:
         handle_ref = np.full(n_t, 600.0)
         pair_t, pair_a = np.nonzero(mask)
         if n_t and self.fast_rounds and self.model.round_ready():
-            out = self.model.predict_round(_ticket_columns(tickets, self.model.builder),
-                                           np.array([t.created_at.timestamp() for t in tickets]), profiles, pair_t,
-                                           pair_a, now_s, factored=self.factored)
+            out = self.model.predict_round(columns, created_s, profiles, pair_t, pair_a, now_s, factored=self.factored)
             difficulty = 1.0 - out.p_resolve_ref
             handle_ref = np.exp(out.log_handle_ref)
             for key in predicted:
@@ -406,16 +406,17 @@ class Engine:
         for (agent_id, _), n in used.items():
             used_by_agent[agent_id] = used_by_agent.get(agent_id, 0) + n
         quota_left = np.array([q - used_by_agent.get(p.agent_id, 0) for q, p in zip(quota, profiles)])
-        in_growth = _in_growth_topic([t.topic for t in tickets], profiles)
-        priority = np.array([t.priority for t in tickets], dtype=float)
-        sentiment = np.array([np.nan if t.sentiment is None else t.sentiment for t in tickets], dtype=float)
-        sla = np.array([self.policy.sla_targets_s.get((t.channel or "").lower(), self.policy.default_sla_s)
-                        for t in tickets], dtype=float)
-        waited = np.array([now_s - t.created_at.timestamp() for t in tickets], dtype=float)
+        in_growth = _in_growth_topic(columns["topic"], profiles)
+        priority = np.array(columns["priority"], dtype=float)
+        sentiment = np.array([np.nan if v is None else v for v in columns["sentiment"]], dtype=float)
+        target_of = {c: self.policy.sla_targets_s.get((c or "").lower(), self.policy.default_sla_s)
+                     for c in set(columns["channel"])}
+        sla = np.array([target_of[c] for c in columns["channel"]], dtype=float)
+        waited = now_s - created_s
         inputs = RoundInputs(
             p_resolve=predicted["p_resolve"], handle_time_s=predicted["handle_time_s"], csat=predicted["csat"],
             difficulty=difficulty, handle_ref_s=handle_ref, priority=priority, waited_s=waited, sla_s=sla,
-            protected=protected(np.array([t.customer_tier for t in tickets], dtype=object), sentiment, priority,
+            protected=protected(np.array(columns["customer_tier"], dtype=object), sentiment, priority,
                                 self.policy.guardrails),
             in_growth_topic=in_growth, eligible=mask, carried=carried, quota_left=quota_left,
             center_mean=center_mean, center_sd=center_sd)
@@ -591,11 +592,14 @@ def _ticket_frame(tickets: Sequence[Ticket]) -> pd.DataFrame:
 
 def _ticket_columns(tickets: Sequence[Ticket], builder: PairFeatureBuilder) -> dict[str, list[Any]]:
     """The ticket fields the features read, one list per field (None where a ticket did not send an extra field)."""
-    names = {"topic", "language", "channel", "customer_tier", "priority", "sentiment", "customer_id",
-             *builder.extra_categorical, *builder.extra_numeric}
-    declared = Ticket.model_fields
-    return {name: ([getattr(t, name) for t in tickets] if name in declared
-                   else [(t.model_extra or {}).get(name) for t in tickets]) for name in names}
+    names = dict.fromkeys(["topic", "language", "channel", "customer_tier", "priority", "sentiment", "customer_id",
+                           *builder.extra_categorical, *builder.extra_numeric])
+    declared = [name for name in names if name in Ticket.model_fields]
+    rows = [t.__dict__ for t in tickets]  # a pydantic model's declared fields (one look-up each, not getattr)
+    out = {name: [row[name] for row in rows] for name in declared}
+    extras = [t.model_extra or {} for t in tickets] if len(declared) < len(names) else []
+    out.update({name: [extra.get(name) for extra in extras] for name in names if name not in out})
+    return out
 
 
 def _as_history(rows: Sequence[OutcomeRow]) -> OutcomeHistory:

@@ -197,14 +197,15 @@ class SkillmatchModel:
     def _served_pairs(self, customers: np.ndarray, ids: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ticket, agent index) of the round whose agent has an outcome with the ticket's customer before `time_s`."""
         where: dict[object, list[int]] = {}
-        for i, agent in enumerate(ids):
+        for i, agent in enumerate(ids.tolist()):
             where.setdefault(agent, []).append(i)
         tickets, agents = [], []
         for t, served in enumerate(self.index.served_by(customers, time_s)):
-            for agent in served:
-                for i in where.get(agent, ()):
-                    tickets.append(t)
-                    agents.append(i)
+            if len(served):  # most customers were served by nobody of the round
+                for agent in served.tolist():
+                    for i in where.get(agent, ()):
+                        tickets.append(t)
+                        agents.append(i)
         return np.asarray(tickets, dtype=np.int64), np.asarray(agents, dtype=np.int64)
 
 

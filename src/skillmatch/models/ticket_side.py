@@ -16,6 +16,7 @@ import numpy as np
 
 MAX_TICKETS = 50_000
 """Distinct tickets kept (a few hundred bytes each); the oldest quarter goes when the cache is full."""
+_NOT_KEPT = (-1, -1)
 
 
 class TicketSideCache:
@@ -45,16 +46,9 @@ class TicketSideCache:
     def rows_with_ids(self, keys: Sequence[Hashable | None],
                       compute: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """`rows`, and per row the id of its values: equal ids, equal values, for the life of the cache (-1: not kept)."""
-        ids = np.full(len(keys), -1, dtype=np.int64)
-        places = np.full(len(keys), -1, dtype=np.int64)
         with self._lock:  # places are reused once dropped: read them and their rows together
-            for i, key in enumerate(keys):
-                try:
-                    entry = self._rows.get(key) if key is not None else None
-                except TypeError:  # an unhashable field value
-                    entry = None
-                if entry is not None:
-                    ids[i], places[i] = entry
+            found = np.array(self._entries(keys), dtype=np.int64).reshape(len(keys), 2)
+            ids, places = found[:, 0], found[:, 1]
             known = np.flatnonzero(places >= 0)
             kept = self._arena[places[known]]
         missing = np.flatnonzero(places < 0)
@@ -69,6 +63,20 @@ class TicketSideCache:
             for j, i in enumerate(missing.tolist()):
                 ids[i] = self._store(keys[i], fresh[j])
         return out, ids
+
+    def _entries(self, keys: Sequence[Hashable | None]) -> list[tuple[int, int]]:
+        """(id, place) of each key, (-1, -1) for those not kept (None and unhashable keys included)."""
+        get = self._rows.get
+        try:
+            return [get(key, _NOT_KEPT) for key in keys]  # None is never stored
+        except TypeError:  # an unhashable field value somewhere: key by key
+            return [self._entry(key) for key in keys]
+
+    def _entry(self, key: Hashable | None) -> tuple[int, int]:
+        try:
+            return self._rows.get(key, _NOT_KEPT)
+        except TypeError:
+            return _NOT_KEPT
 
     def _store(self, key: Hashable | None, row: np.ndarray) -> int:
         """Keep `row` under `key`; its id (-1 when the key cannot be kept)."""
