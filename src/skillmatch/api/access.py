@@ -97,6 +97,8 @@ class AccessMiddleware:
         template = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "")
         self.metrics.observe_request(template, method, status, seconds)
+        if not access_log.isEnabledFor(logging.INFO):  # `serve --log-level warning`: no line to build
+            return
         state = scope.get("state") or {}
         access_log.info(json.dumps({
             "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "request_id": request_id,

@@ -156,12 +156,13 @@ class PairFeatureBuilder:
         """
         k, base = self.prior_strength, self.base_rate_
         time_s = np.asarray(time_s, dtype=float)
+        profile = roster.per_agent_columns(agent, ("n_languages", "capacity", "hire_s"))
         return {
             "declared_skill": roster.declared_skill(agent, topic),
             "speaks_language": np.asarray(speaks, dtype=float),
-            "n_languages": roster.per_agent(agent, "n_languages"),
-            "capacity": roster.per_agent(agent, "capacity"),
-            "tenure_days": (time_s - roster.per_agent(agent, "hire_s")) / DAY_S,
+            "n_languages": profile["n_languages"],
+            "capacity": profile["capacity"],
+            "tenure_days": (time_s - profile["hire_s"]) / DAY_S,
             "topic_n_log": np.log1p(stats.at_n),
             "topic_rate": (stats.at_resolved + k * base) / (stats.at_n + k),
             "topic_skill": stats.at_resid_resolve / (stats.at_n + k),

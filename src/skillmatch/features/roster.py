@@ -1,6 +1,8 @@
 """The roster as lookups the features need: languages, declared skill per topic, tenure, capacity."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +72,11 @@ class Roster:
 
     def per_agent(self, agent: np.ndarray, attribute: str) -> np.ndarray:
         """A scalar profile attribute per pair (capacity, n_languages, hire_date as POSIX seconds)."""
-        def value(p: AgentProfile | None) -> float:
+        return self.per_agent_columns(agent, (attribute,))[attribute]
+
+    def per_agent_columns(self, agent: np.ndarray, attributes: Sequence[str]) -> dict[str, np.ndarray]:
+        """`per_agent` of several attributes, each distinct agent looked up once for all of them."""
+        def value(p: AgentProfile | None, attribute: str) -> float:
             if p is None:
                 return np.nan
             if attribute == "n_languages":
@@ -79,4 +85,6 @@ class Roster:
                 return np.nan if p.hire_date is None else p.hire_date.timestamp()
             return float(getattr(p, attribute))
         codes, distinct = pd.factorize(np.asarray(agent, dtype=object), use_na_sentinel=False)
-        return np.array([value(self.profiles.get(a)) for a in distinct], dtype=float)[codes]
+        profiles = [self.profiles.get(a) for a in distinct]
+        return {attribute: np.array([value(p, attribute) for p in profiles], dtype=float)[codes]
+                for attribute in attributes}
