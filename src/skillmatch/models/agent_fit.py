@@ -16,6 +16,8 @@ from skillmatch.models.factored import Forest, Unsupported
 from skillmatch.models.pair_cache import PairScoreCache
 
 _PAIR_CACHES_LOCK = threading.Lock()
+PREDICTIONS = ("p_resolve", "p_resolve_raw", "handle_time_s", "csat")
+"""What `AgentFitModel.predict_sides` gives per pair, in this order."""
 MIN_SURVEYS = 200
 """Fewer answered surveys than this and no satisfaction model is fitted (predictions are nan)."""
 
@@ -78,31 +80,34 @@ class AgentFitModel:
         left_columns = [position[n] for n in left_names]
         right_columns = [position[n] for n in right_names]
         forest = self._forest() if factored else None
-        n = len(left_row)
         if forest is None:
-            matrix = np.empty((n, len(self.features_)))
+            matrix = np.empty((len(left_row), len(self.features_)))
             matrix[:, left_columns] = np.asarray(left, dtype=float)[left_row]
             matrix[:, right_columns] = np.asarray(right, dtype=float)[right_row]
-            raw = self.resolve_.booster_.predict(matrix)
-            handle = self.handle_.booster_.predict(matrix) if self.handle_ is not None else None
-            csat = self.csat_.booster_.predict(matrix) if self.csat_ is not None else None
+            scores = np.vstack([m.booster_.predict(matrix) for m in (self.resolve_, self.handle_, self.csat_)
+                                if m is not None])
+            predicted = self._predictions(scores)
+        elif left_ids is not None:  # kept with their calibration and transforms applied
+            predicted = self._pair_cache(forest, left_columns, right_columns).predict(left, left_ids, left_row, right,
+                                                                                      right_row)
         else:
-            if left_ids is not None:
-                out = self._pair_cache(forest, left_columns, right_columns).predict(left, left_ids, left_row, right,
-                                                                                    right_row)
-            else:
-                forest.check_sides(left_columns, right_columns)
-                out = forest.predict(forest.masks(left, left_columns), left_row, forest.masks(right, right_columns),
-                                     right_row)
-            raw, rest = out[0], iter(out[1:])
-            handle = next(rest) if self.handle_ is not None else None
-            csat = next(rest) if self.csat_ is not None else None
-        return {
-            "p_resolve": self._calibrated(raw),
-            "p_resolve_raw": raw,
-            "handle_time_s": np.exp(handle) if handle is not None else np.full(n, np.nan),
-            "csat": np.clip(csat, 1, 5) if csat is not None else np.full(n, np.nan),
-        }
+            forest.check_sides(left_columns, right_columns)
+            predicted = self._predictions(forest.predict(forest.masks(left, left_columns), left_row,
+                                                         forest.masks(right, right_columns), right_row))
+        return dict(zip(PREDICTIONS, predicted))
+
+    def _predictions(self, scores: np.ndarray) -> np.ndarray:
+        """(len(PREDICTIONS), n) from the models' raw scores (n_models, n): resolve, then handle and csat if fitted.
+
+        Elementwise, so the predictions of a pair do not depend on the pairs computed with it.
+        """
+        raw, rest = scores[0], iter(scores[1:])
+        handle = next(rest) if self.handle_ is not None else None
+        csat = next(rest) if self.csat_ is not None else None
+        n = len(raw)
+        return np.vstack([self._calibrated(raw), raw,
+                          np.exp(handle) if handle is not None else np.full(n, np.nan),
+                          np.clip(csat, 1, 5) if csat is not None else np.full(n, np.nan)])
 
     def _calibrated(self, raw: np.ndarray) -> np.ndarray:
         """`calibrator_.predict(raw)` without its input checks (the same clip and interpolation; tested equal)."""
@@ -132,7 +137,8 @@ class AgentFitModel:
         layout = (tuple(left_columns), tuple(right_columns))
         with _PAIR_CACHES_LOCK:
             if layout not in caches:
-                caches[layout] = PairScoreCache(forest, left_columns, right_columns)
+                caches[layout] = PairScoreCache(forest, left_columns, right_columns,
+                                                finish=(self._predictions, len(PREDICTIONS)))
             return caches[layout]
 
     def __getstate__(self) -> dict:

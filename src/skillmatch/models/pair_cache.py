@@ -29,13 +29,19 @@ _CLASS_BITS = 32
 
 
 class PairScoreCache:
-    """`forest.predict` of (left row, right row) pairs, reusing the scores of pairs seen before."""
+    """`forest.predict` of (left row, right row) pairs, reusing the scores of pairs seen before.
+
+    With `finish` (an elementwise map of `forest.predict`'s (n_models, n) to (width, n), e.g. calibration)
+    what is kept and returned are the finished values, so kept pairs skip that work too.
+    """
 
     def __init__(self, forest: Forest, left_columns: Sequence[int], right_columns: Sequence[int],
                  max_pairs: int = MAX_PAIRS, max_classes: int = MAX_CLASSES,
-                 max_ticket_masks: int = MAX_TICKET_MASKS) -> None:
+                 max_ticket_masks: int = MAX_TICKET_MASKS,
+                 finish: tuple[Callable[[np.ndarray], np.ndarray], int] | None = None) -> None:
         forest.check_sides(left_columns, right_columns)
         self.forest = forest
+        self._finish, self.width = finish if finish is not None else (None, forest.n_models)
         self.left_columns = [int(c) for c in left_columns]
         self.right_columns = [int(c) for c in right_columns]
         self.max_pairs, self.max_classes, self.max_ticket_masks = max_pairs, max_classes, max_ticket_masks
@@ -43,7 +49,7 @@ class PairScoreCache:
         self._lock = threading.Lock()
         self._classes: dict[bytes, int] = {}
         self._slot = _kernels()["table"]()  # pair key -> column of _values (a numba dict: looked up in bulk)
-        self._values = np.empty((1024, forest.n_models))  # a pair's scores are a row: gathered in one take
+        self._values = np.empty((1024, self.width))  # a pair's scores are a row: gathered in one take
         self._filled = 0  # columns of _values in use (a key met twice in one call takes two)
         self._ticket_masks: dict[int, np.ndarray] = {}
         self._generation = 0  # class ids are given anew after each clear: scores of older ids are not kept
@@ -53,14 +59,14 @@ class PairScoreCache:
 
     def predict(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
                 right_row: np.ndarray) -> np.ndarray:
-        """(n_models, n_pairs): `forest.predict` of pair i = (`left[left_row[i]]`, `right[right_row[i]]`).
+        """(width, n_pairs): `forest.predict` of pair i = (`left[left_row[i]]`, `right[right_row[i]]`), finished.
 
         `left_ids[r]` identifies the values of left row r across calls (-1: not identified, never kept).
         """
         left_row, right_row = np.asarray(left_row, dtype=np.int64), np.asarray(right_row, dtype=np.int64)
         left_ids = np.asarray(left_ids, dtype=np.int64)
         if not len(left_row):
-            return np.empty((self.forest.n_models, 0))
+            return np.empty((self.width, 0))
         with self._lock:
             classes = self._classes_of(right)
             generation = self._generation
@@ -68,7 +74,7 @@ class PairScoreCache:
             keys[left_ids[left_row] < 0] = -1
             slots = np.empty(len(keys), dtype=np.int64)
             _kernels()["lookup"](self._slot, keys, slots)
-            out = self._values[slots].T  # a gathered copy (n_models, n_pairs); the misses are filled below
+            out = self._values[slots].T  # a gathered copy (width, n_pairs); the misses are filled below
         missing = np.flatnonzero(slots < 0)
         if len(missing):
             out[:, missing] = self._compute(left, left_ids, left_row[missing], right, right_row[missing])
@@ -96,7 +102,8 @@ class PairScoreCache:
         used_right, right_at = np.unique(right_row, return_inverse=True)
         left_masks = self._left_masks(left, left_ids, used_left)
         right_masks = self.forest.masks(np.asarray(right)[used_right], self.right_columns)
-        return self.forest.predict(left_masks, left_at, right_masks, right_at)
+        scores = self.forest.predict(left_masks, left_at, right_masks, right_at)
+        return scores if self._finish is None else self._finish(scores)
 
     def _left_masks(self, left: np.ndarray, left_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
         with self._lock:
@@ -124,7 +131,7 @@ class PairScoreCache:
             self._slot, self._filled = _kernels()["table"](), 0
         start = self._filled
         if start + len(keys) > len(self._values):
-            grown = np.empty((max(2 * len(self._values), start + len(keys)), self.forest.n_models))
+            grown = np.empty((max(2 * len(self._values), start + len(keys)), self.width))
             grown[:start] = self._values[:start]
             self._values = grown
         self._values[start:start + len(keys)] = values.T
