@@ -43,12 +43,20 @@ def _fresh(forest: Forest, left: np.ndarray, left_row: np.ndarray, right: np.nda
                           right_row)
 
 
+def _calibrated(scores: np.ndarray) -> np.ndarray:
+    """An elementwise finish of another width: a monotone map of the first model, the second's exp, both raw."""
+    return np.vstack([np.interp(scores[0], [0.1, 0.5, 0.9], [0.0, 0.7, 1.0]), np.exp(scores[1]), scores])
+
+
+@pytest.mark.parametrize("finish", [None, (_calibrated, 4)], ids=["raw", "finished"])
 @pytest.mark.parametrize("limits", [{}, {"max_pairs": 300, "max_classes": 40, "max_ticket_masks": 16}],
                          ids=["roomy", "evicting"])
-def test_kept_scores_equal_fresh_ones_over_many_calls(forest, limits):
-    """Calls share ticket rows (by id) and draw agent rows from values on, next to and between every threshold."""
+def test_kept_scores_equal_fresh_ones_over_many_calls(forest, limits, finish):
+    """Calls share ticket rows (by id) and draw agent rows from values on, next to and between every threshold;
+    with a finish, what is kept is the finished scores."""
     columns = list(range(forest.n_features))
-    cache = PairScoreCache(forest, columns[:SPLIT_AT], columns[SPLIT_AT:], **limits)
+    cache = PairScoreCache(forest, columns[:SPLIT_AT], columns[SPLIT_AT:], **limits, finish=finish)
+    expect = (lambda scores: scores) if finish is None else finish[0]
     rng = np.random.default_rng(11)
     tickets = _hard_rows(forest, 400, seed=2)[:, :SPLIT_AT]
     agent_pool = _hard_rows(forest, 60, seed=3)[:, SPLIT_AT:]
@@ -63,7 +71,8 @@ def test_kept_scores_equal_fresh_ones_over_many_calls(forest, limits):
                              np.nextafter(right, -np.inf))
         left_row, right_row = np.nonzero(rng.random((40, 25)) < 0.5)
         got = cache.predict(left, left_ids, left_row, right, right_row)
-        np.testing.assert_array_equal(got, _fresh(forest, left, left_row, right, right_row), err_msg=f"call {call}")
+        np.testing.assert_array_equal(got, expect(_fresh(forest, left, left_row, right, right_row)),
+                                      err_msg=f"call {call}")
     assert len(cache) > 0
 
 
