@@ -20,7 +20,8 @@ import numpy as np
 from skillmatch.models.factored import _CATEGORICAL, ZERO_THRESHOLD, Forest
 
 MAX_PAIRS = 400_000
-"""Pair scores kept (n_models floats each); when full, everything kept is dropped and built up again."""
+"""Pair scores kept (`width` floats each: the models' scores, or what `finish` makes of them); when full,
+everything kept is dropped and built up again."""
 MAX_CLASSES = 200_000
 """Agent-row classes kept (each agent's history moves it to a new class as outcomes arrive)."""
 MAX_TICKET_MASKS = 4_096
