@@ -8,7 +8,7 @@ the live history at serving time (queries at `now`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -196,19 +196,26 @@ class HistoryIndex(_PairStatsQueries):
         # a second after the last close every query reads the same position (the end of its key's block)
         return 0 < len(time_s) <= SMALL_QUERY and float(time_s.min()) >= self._last_closed + 1.0
 
-    def _remembered(self, which: str, keys: list[object], compute: Callable[[np.ndarray], tuple[np.ndarray, ...]]
-                    ) -> np.ndarray:
-        """Rows (count, sums..., last) per key, computing (and keeping) only the keys not seen before."""
+    def _memoized(self, which: str, keys: list[object], compute: Callable[[np.ndarray], Iterable[Any]]) -> list[Any]:
+        """The answer per key, computing (and keeping) only those of keys not seen before: `compute(positions)`
+        gives them in the order of those positions."""
         memo = self._memo[which]
         if len(memo) > MAX_REMEMBERED:
             memo.clear()
-        missing = np.array([i for i, k in enumerate(keys) if k not in memo], dtype=np.int64)
-        if len(missing):
+        missing = [i for i, k in enumerate(keys) if k not in memo]
+        if missing:
+            for i, answer in zip(missing, compute(np.array(missing, dtype=np.int64))):
+                memo[keys[i]] = answer
+        return [memo[k] for k in keys]
+
+    def _remembered(self, which: str, keys: list[object], compute: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+                    ) -> np.ndarray:
+        """Rows (count, sums..., last) per key, computing (and keeping) only the keys not seen before."""
+        def rows(missing: np.ndarray) -> list[tuple[float, ...]]:
             parts = compute(missing)
-            rows = np.column_stack([p if p.ndim == 2 else p[:, None] for p in parts])
-            for i, row in zip(missing.tolist(), rows.tolist()):
-                memo[keys[i]] = tuple(row)
-        return np.array([memo[k] for k in keys], dtype=float).reshape(len(keys), -1)
+            return [tuple(row) for row in np.column_stack([p if p.ndim == 2 else p[:, None] for p in parts]).tolist()]
+
+        return np.array(self._memoized(which, keys, rows), dtype=float).reshape(len(keys), -1)
 
     def agent_totals(self, agent: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per agent query: outcomes before `time_s` in any topic and their sums (resolved, residuals)."""
@@ -266,18 +273,11 @@ class HistoryIndex(_PairStatsQueries):
         out = [np.array([], dtype=object)] * len(time_s)
         if len(self.history) == 0:
             return out
+        customer = np.asarray(customer)
         if self._after_everything(time_s):
-            memo = self._memo["served_by"]
-            if len(memo) > MAX_REMEMBERED:
-                memo.clear()
-            keys = np.asarray(customer).tolist()
-            missing = [i for i, k in enumerate(keys) if k not in memo]
-            if missing:
-                at = np.array(missing, dtype=np.int64)
-                for i, agents in zip(missing, self._served_by_now(np.asarray(customer)[at], time_s[at])):
-                    memo[keys[i]] = agents
-            return [memo[k] for k in keys]
-        return self._served_by_now(np.asarray(customer), time_s)
+            return self._memoized("served_by", customer.tolist(),
+                                  lambda at: self._served_by_now(customer[at], time_s[at]))
+        return self._served_by_now(customer, time_s)
 
     def _served_by_now(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
         out = [np.array([], dtype=object)] * len(time_s)

@@ -12,7 +12,7 @@ from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder
 from skillmatch.features.history import HistoryIndex, LayeredHistoryIndex
 from skillmatch.features.pairs import AGENT_FEATURES, REFERENCE_FEATURES
 from skillmatch.logs.schema import DEFAULT_LANGUAGE
-from skillmatch.models.agent_fit import AgentFitModel
+from skillmatch.models.agent_fit import PREDICTIONS, AgentFitModel
 from skillmatch.models.difficulty import DifficultyModel
 from skillmatch.models.ticket_side import TicketSideCache
 
@@ -112,7 +112,7 @@ class SkillmatchModel:
         ticket_matrix, p_ref, log_handle_ref = side[:, :-2], side[:, -2], side[:, -1]
         out = RoundPredictions(p_ref, log_handle_ref, {})
         if not len(pair_ticket):
-            out.pairs.update({k: np.array([]) for k in ("p_resolve", "p_resolve_raw", "handle_time_s", "csat")})
+            out.pairs.update({k: np.array([]) for k in PREDICTIONS})
             return out
 
         # agent side: one row per (agent, topic, speaks the language), plus one per pair whose agent served the customer
