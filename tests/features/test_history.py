@@ -66,6 +66,23 @@ def test_stats_match_a_brute_force_oracle(seed: int, n: int, m: int) -> None:
         assert (not np.isnan(stats.ac_last_resolved[i])) == expected["ac_last_resolved_known"]
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 60),
+       later_days=st.lists(st.floats(0.0, 30.0), min_size=2, max_size=4))
+def test_recent_calls_at_now_match_the_oracle_as_the_window_moves(seed: int, n: int, later_days: list[float]) -> None:
+    """How a serving engine asks: at `now`, after every outcome closed, again and again as time passes (the
+    answers per customer are remembered, the 7-day window's start still moves)."""
+    rng = np.random.default_rng(seed)
+    h = _history(rng, n)
+    index = HistoryIndex(h)
+    customers = np.array(["C1", "C2", None, "C9", "C1"], dtype=object)
+    last = float(h.closed_s.max()) if n else 0.0
+    for days in sorted(later_days):
+        now = np.full(len(customers), last + 1.0 + days * 86400)
+        want = [_oracle(h, "A1", "billing", c, now[0])["c_recent"] for c in customers]
+        np.testing.assert_array_equal(index.customer_recent(customers, now), want)
+
+
 def test_an_outcome_closing_at_the_query_time_is_not_yet_known() -> None:
     h = OutcomeHistory(np.array(["A1"], dtype=object), np.array(["billing"], dtype=object),
                        np.array(["C1"], dtype=object), np.array([100.0]), np.array([1.0]), np.array([0.5]),

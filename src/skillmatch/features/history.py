@@ -163,7 +163,7 @@ class HistoryIndex(_PairStatsQueries):
         self._customer = _Grouped(_keys(customer), history.closed_s, self._values[:, :1])
         self._last_closed = float(np.max(history.closed_s)) if len(history) else -np.inf
         self._memo: dict[str, dict[object, Any]] = {"agent_topic": {}, "agent": {}, "agent_customer": {},
-                                                    "served_by": {}}
+                                                    "served_by": {}, "customer": {}}
 
     def appended(self, rows: OutcomeHistory, history: OutcomeHistory) -> HistoryIndex | LayeredHistoryIndex:
         """The index of `history` (this one's history followed by `rows`), without re-sorting what is indexed here."""
@@ -257,12 +257,34 @@ class HistoryIndex(_PairStatsQueries):
         time_s = np.asarray(time_s, dtype=float)
         if len(self.history) == 0:
             return np.zeros(len(time_s))
+        customer = np.asarray(customer)
+        if self._after_everything(time_s):  # every event of a customer's block is before now: only the window's start moves
+            rows = np.array(self._memoized("customer", customer.tolist(),
+                                                     lambda at: self._customer_blocks(customer[at])),
+                            dtype=float).reshape(len(time_s), 3)
+            base, start, stop = rows[:, 0], rows[:, 1], rows[:, 2]
+            grouped = self._customer
+            then = np.searchsorted(grouped.sorted_key,
+                                   base + np.clip(time_s - CUSTOMER_WINDOW_S - grouped.t0, 0.0, grouped.span - 1.0))
+            return np.where(stop > start, stop - np.maximum(then, start), 0.0)
         has_customer = pd.notna(customer)
         keys = _keys(np.where(has_customer, customer, ""))
         code = self._customer.codes(keys)
         now, _, _ = self._customer.query(keys, time_s, code)
         then, _, _ = self._customer.query(keys, time_s - CUSTOMER_WINDOW_S, code)
         return np.where(has_customer, now - then, 0.0)
+
+    def _customer_blocks(self, customer: np.ndarray) -> list[tuple[float, int, int]]:
+        """Per customer, where its events sit in the customer grouping: (key base, start, stop); (0, 0, 0) for none."""
+        has_customer = pd.notna(customer)
+        code = self._customer.codes(_keys(np.where(has_customer, customer, "")))
+        code[~has_customer] = -1
+        known = code >= 0
+        base = np.where(known, code, 0).astype(np.float64) * self._customer.span
+        start = np.searchsorted(self._customer.sorted_key, base, side="left")
+        stop = np.searchsorted(self._customer.sorted_key, base + self._customer.span, side="left")
+        return list(zip(np.where(known, base, 0.0).tolist(), np.where(known, start, 0).tolist(),
+                        np.where(known, stop, 0).tolist()))
 
     def served_by(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
         """Per customer query: the agents with an outcome for that customer closed before `time_s` (unique).
