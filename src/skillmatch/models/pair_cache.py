@@ -53,6 +53,7 @@ class PairScoreCache:
         self._values = np.empty((1024, self.width))  # a pair's scores are a row: gathered in one take
         self._filled = 0  # columns of _values in use (a key met twice in one call takes two)
         self._ticket_masks: dict[int, np.ndarray] = {}
+        self._class_masks: dict[int, np.ndarray] = {}  # agent-row class id -> its masks (dropped with the classes)
         self._generation = 0  # class ids are given anew after each clear: scores of older ids are not kept
 
     def __len__(self) -> int:
@@ -78,7 +79,8 @@ class PairScoreCache:
             out = self._values[slots].T  # a gathered copy (width, n_pairs); the misses are filled below
         missing = np.flatnonzero(slots < 0)
         if len(missing):
-            out[:, missing] = self._compute(left, left_ids, left_row[missing], right, right_row[missing])
+            out[:, missing] = self._compute(left, left_ids, left_row[missing], right, classes, right_row[missing],
+                                            generation)
             with self._lock:
                 if generation == self._generation:
                     self._store(keys[missing], out[:, missing])
@@ -91,20 +93,38 @@ class PairScoreCache:
         _kernels()["codes"](X, X.view(np.int64), self._offsets, self._points, self._categorical, ZERO_THRESHOLD, codes)
         if len(self._classes) + len(codes) > self.max_classes:
             self._classes.clear()
+            self._class_masks = {}
             self._slot, self._filled = _kernels()["table"](), 0
             self._generation += 1
         classes = self._classes
         return np.array([classes.setdefault(row.tobytes(), len(classes)) for row in codes], dtype=np.int64)
 
     def _compute(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
-                 right_row: np.ndarray) -> np.ndarray:
-        """`forest.predict` of the given pairs, from the kept masks of their ticket rows where there are any."""
+                 classes: np.ndarray, right_row: np.ndarray, generation: int) -> np.ndarray:
+        """`forest.predict` of the given pairs, from the kept masks of their rows where there are any (`classes`:
+        the right rows' class ids of `generation`)."""
         used_left, left_at = np.unique(left_row, return_inverse=True)
         used_right, right_at = np.unique(right_row, return_inverse=True)
         left_masks = self._left_masks(left, left_ids, used_left)
-        right_masks = self.forest.masks(np.asarray(right)[used_right], self.right_columns)
+        right_masks = self._right_masks(right, classes, used_right, generation)
         scores = self.forest.predict(left_masks, left_at, right_masks, right_at)
         return scores if self._finish is None else self._finish(scores)
+
+    def _right_masks(self, right: np.ndarray, classes: np.ndarray, rows: np.ndarray, generation: int) -> np.ndarray:
+        """The masks of right rows, kept per class: rows of one class fall on the same side of every split, so
+        they leave the same leaves possible (an agent's class changes only when its features cross a split)."""
+        with self._lock:
+            kept = self._class_masks if generation == self._generation else {}
+            found = [kept.get(int(classes[r])) for r in rows]
+        todo = [j for j, m in enumerate(found) if m is None]
+        if todo:
+            fresh = self.forest.masks(np.asarray(right)[rows[todo]], self.right_columns)
+            with self._lock:
+                for k, j in enumerate(todo):
+                    found[j] = fresh[:, k].copy()
+                    if generation == self._generation:
+                        self._class_masks[int(classes[rows[j]])] = found[j]
+        return np.column_stack(found)
 
     def _left_masks(self, left: np.ndarray, left_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
         with self._lock:
