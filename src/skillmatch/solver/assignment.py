@@ -57,12 +57,17 @@ def solve_round(score: np.ndarray, eligible: np.ndarray, free_slots: np.ndarray,
     eligible = check_eligible(eligible, score.shape)
     free_slots = check_slots(free_slots, score.shape[1])
     allowed = eligible if place_all else eligible & (score > 0)
+    return round_solution(score, eligible, free_slots, allowed, optimal_matching(score, allowed, free_slots, place_all))
+
+
+def optimal_matching(score: np.ndarray, allowed: np.ndarray, free_slots: np.ndarray, place_all: bool) -> np.ndarray:
+    """`solve_round`'s agent per ticket `(n_tickets,)` (-1 unassigned) from checked inputs, without the reason codes;
+    with `place_all=False`, `allowed` must already leave out the pairs scoring <= 0."""
     if place_all:
         value = lexicographic_value(score, allowed, n_pairs=min(score.shape[0], int(free_slots.sum())))
     else:
         value = score
-    agent_of_ticket = match_slots(value, allowed, free_slots, maximum_cardinality=place_all)
-    return round_solution(score, eligible, free_slots, allowed, agent_of_ticket)
+    return match_slots(value, allowed, free_slots, maximum_cardinality=place_all)
 
 
 def lexicographic_value(score: np.ndarray, allowed: np.ndarray, n_pairs: int,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skillmatch.solver.assignment import lexicographic_value, solve_round
+from skillmatch.solver.assignment import lexicographic_value, optimal_matching
 from skillmatch.solver.slots import match_slots
 from skillmatch.solver.validation import check_eligible, check_score, check_slots
 
@@ -60,10 +60,12 @@ def claim_next(score: np.ndarray, eligible: np.ndarray, others_free_slots: np.nd
         candidates = np.flatnonzero(mine)
         return ClaimChoice(int(candidates[np.argmax(score[candidates, CLAIMING_AGENT])]), None)
     free_slots = np.concatenate([[1], others_free_slots])
-    joint = solve_round(score, eligible, free_slots)
-    mine_in_joint = np.flatnonzero(joint.agent_of_ticket == CLAIMING_AGENT)
+    joint = optimal_matching(score, eligible, free_slots, place_all=True)
+    mine_in_joint = np.flatnonzero(joint == CLAIMING_AGENT)
     if mine_in_joint.size:
         return ClaimChoice(int(mine_in_joint[0]), None)
+    joint_placed = np.flatnonzero(joint >= 0)
+    joint_total = float(score[joint_placed, joint[joint_placed]].sum())
     # The agent could be placed: some optimum of equally many pairs covers it (transversal-matroid
     # exchange), so the best such assignment has as many pairs as J; it is an optimum iff its score ties J's.
     n_pairs = min(score.shape[0], int(free_slots.sum()))
@@ -73,7 +75,7 @@ def claim_next(score: np.ndarray, eligible: np.ndarray, others_free_slots: np.nd
     placed = np.flatnonzero(favoured >= 0)
     favoured_total = float(score[placed, favoured[placed]].sum())
     scale = max(float(np.abs(score[eligible]).max()), 1.0)  # scores far below 1 differ by rounding too
-    if (mine_in_favoured.size and placed.size == joint.n_placed
-            and math.isclose(favoured_total, joint.total_score, rel_tol=TIE_REL_TOL, abs_tol=TIE_REL_TOL * scale)):
+    if (mine_in_favoured.size and placed.size == joint_placed.size
+            and math.isclose(favoured_total, joint_total, rel_tol=TIE_REL_TOL, abs_tol=TIE_REL_TOL * scale)):
         return ClaimChoice(int(mine_in_favoured[0]), None)
     return ClaimChoice(None, BETTER_SUITED_AGENTS_TAKE_THE_REST)
