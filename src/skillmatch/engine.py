@@ -379,8 +379,12 @@ class Engine:
             out = self.model.predict_round(columns, created_s, profiles, pair_t, pair_a, now_s, factored=self.factored)
             difficulty = 1.0 - out.p_resolve_ref
             handle_ref = np.exp(out.log_handle_ref)
+            every_pair = len(pair_t) == n_t * n_a  # np.nonzero of a full mask lists the pairs row by row
             for key in predicted:
-                predicted[key][pair_t, pair_a] = out.pairs[key]
+                if every_pair:
+                    predicted[key] = out.pairs[key].reshape(n_t, n_a)
+                else:
+                    predicted[key][pair_t, pair_a] = out.pairs[key]
         elif n_t:  # the reference path: pandas frames and LightGBM over assembled pair rows
             frame = _ticket_frame(tickets)
             ticket_reference = self.model.ticket_reference(frame, np.full(n_t, now_s))
