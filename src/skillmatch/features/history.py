@@ -8,6 +8,7 @@ the live history at serving time (queries at `now`).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -215,7 +216,10 @@ class HistoryIndex(_PairStatsQueries):
             parts = compute(missing)
             return [tuple(row) for row in np.column_stack([p if p.ndim == 2 else p[:, None] for p in parts]).tolist()]
 
-        return np.array(self._memoized(which, keys, rows), dtype=float).reshape(len(keys), -1)
+        answers = self._memoized(which, keys, rows)
+        width = len(answers[0]) if answers else 0
+        return np.fromiter(itertools.chain.from_iterable(answers), dtype=float,
+                           count=width * len(keys)).reshape(len(keys), width)
 
     def agent_totals(self, agent: np.ndarray, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per agent query: outcomes before `time_s` in any topic and their sums (resolved, residuals)."""
@@ -259,9 +263,9 @@ class HistoryIndex(_PairStatsQueries):
             return np.zeros(len(time_s))
         customer = np.asarray(customer)
         if self._after_everything(time_s):  # every event of a customer's block is before now: only the window's start moves
-            rows = np.array(self._memoized("customer", customer.tolist(),
-                                                     lambda at: self._customer_blocks(customer[at])),
-                            dtype=float).reshape(len(time_s), 3)
+            rows = np.fromiter(itertools.chain.from_iterable(self._memoized(
+                "customer", customer.tolist(), lambda at: self._customer_blocks(customer[at]))),
+                dtype=float, count=3 * len(time_s)).reshape(len(time_s), 3)
             base, start, stop = rows[:, 0], rows[:, 1], rows[:, 2]
             grouped = self._customer
             then = np.searchsorted(grouped.sorted_key,

@@ -47,7 +47,8 @@ class TicketSideCache:
                       compute: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """`rows`, and per row the id of its values: equal ids, equal values, for the life of the cache (-1: not kept)."""
         with self._lock:  # places are reused once dropped: read them and their rows together
-            found = np.array(self._entries(keys), dtype=np.int64).reshape(len(keys), 2)
+            found = np.fromiter(itertools.chain.from_iterable(self._entries(keys)), dtype=np.int64,
+                                count=2 * len(keys)).reshape(len(keys), 2)
             ids, places = found[:, 0], found[:, 1]
             known = np.flatnonzero(places >= 0)
             kept = self._arena[places[known]]
