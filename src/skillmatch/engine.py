@@ -88,6 +88,8 @@ class Engine:
         self.policy = policy
         self._trained_history = model.history
         self._routing_states = RoutingStateCache(ledger, LEDGER_READ_MAX_AGE_S)
+        center = model.difficulty_quantiles[1:-1]  # the middle of the training tickets' difficulty, for fairness
+        self._center = (float(np.mean(center)), float(np.std(center)))
         self._sync_history()
 
     @classmethod
@@ -308,7 +310,7 @@ class Engine:
         return datetime.fromtimestamp(np.floor(epoch_h / hours) * hours * 3600.0, tz=timezone.utc)
 
     def _center_mean(self) -> float:
-        return float(np.mean(self.model.difficulty_quantiles[1:-1]))
+        return self._center[0]
 
     def _routing_state(self, now: datetime, fresh: bool = False) -> RoutingState:
         """The ledger as a round at `now` sees it (reused for a moment: see `LEDGER_READ_MAX_AGE_S`)."""
@@ -398,8 +400,7 @@ class Engine:
                 for key in predicted:
                     predicted[key][pair_t, pair_a] = pairs[key].to_numpy()
         counters, used = state.fair_share, state.growth_used
-        center_mean = self._center_mean()
-        center_sd = float(np.std(self.model.difficulty_quantiles[1:-1]))
+        center_mean, center_sd = self._center
         carried = carried_mean(np.array([counters[p.agent_id].difficulty_sum if p.agent_id in counters else 0.0
                                          for p in profiles]),
                                np.array([counters[p.agent_id].n_assigned if p.agent_id in counters else 0

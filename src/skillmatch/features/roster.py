@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,9 @@ class Roster:
             if attribute == "hire_s":
                 return np.nan if p.hire_date is None else p.hire_date.timestamp()
             return float(getattr(p, attribute))
-        codes, distinct = pd.factorize(np.asarray(agent, dtype=object), use_na_sentinel=False)
-        profiles = [self.profiles.get(a) for a in distinct]
+        position: dict[Any, int] = {}  # each distinct agent's place, in order of appearance (a round has few)
+        codes = np.fromiter((position.setdefault(a, len(position)) for a in np.asarray(agent, dtype=object).tolist()),
+                            dtype=np.int64, count=len(agent))
+        profiles = [self.profiles.get(a) for a in position]
         return {attribute: np.array([value(p, attribute) for p in profiles], dtype=float)[codes]
                 for attribute in attributes}
