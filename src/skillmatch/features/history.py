@@ -262,7 +262,7 @@ class HistoryIndex(_PairStatsQueries):
         if len(self.history) == 0:
             return np.zeros(len(time_s))
         customer = np.asarray(customer)
-        if self._after_everything(time_s):  # every event of a customer's block is before now: only the window's start moves
+        if self._after_everything(time_s):  # all of a customer's events are before now: only the window's start moves
             rows = np.fromiter(itertools.chain.from_iterable(self._memoized(
                 "customer", customer.tolist(), lambda at: self._customer_blocks(customer[at]))),
                 dtype=float, count=3 * len(time_s)).reshape(len(time_s), 3)
