@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/claim_instructions.py --models models/latest [--claims 60 --warm 260]
 
 Wall-clock figures on a shared 2-core machine move by 10-40% between runs minutes apart, more than most
-single changes gain; the number of instructions a claim executes does not (two runs of the same code
-agree within 0.2%). The script runs itself under `valgrind --tool=callgrind` with counting off, sends
+single changes gain; the number of instructions a claim executes does not. The script runs itself under
+`valgrind --tool=callgrind` with counting off (string hashing seeded, the claims' `now` 5 ms apart
+whatever the speed of the run, so that two runs of the same code execute the same work), sends
 `--warm` claims of the `api_load.py` stream (a queue of 200, 11 agents, the queue moving by one ticket
 per claim) through the FastAPI app in process (ASGI calls: request parsing, the route, the engine and
 the response, no sockets), turns counting on for `--claims` more and prints instructions per claim.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import re
 import shutil
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 CHILD = "--counted-child"
@@ -33,6 +36,7 @@ def _claims(models: Path, warm: int, claims: int, database: str) -> None:
     import numpy as np
 
     from api_load import OTHERS, QUEUE, ClaimStream
+    from engine_round import NOW
     from engine_round import _round as random_round
     from skillmatch.api.app import create_app
     from skillmatch.api.settings import ApiSettings
@@ -44,6 +48,8 @@ def _claims(models: Path, warm: int, claims: int, database: str) -> None:
     for agent in crew:
         agent["free_slots"] = 1
     stream = ClaimStream(pool, crew, time.monotonic())
+    clock = itertools.count()
+    stream.now = lambda: NOW + timedelta(milliseconds=5 * next(clock))  # a claim every 5 ms, however slow the run
     bodies = [stream.body(i, False) for i in range(warm + claims)]
     app = create_app(ApiSettings(models_dir=models, database_url=database), engine)
 
@@ -100,7 +106,7 @@ def main() -> None:
         done = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                                sys.executable, __file__, "--models", str(args.models), "--warm", str(args.warm),
                                "--claims", str(args.claims), CHILD],
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": _path()})
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": _path(), "PYTHONHASHSEED": "0"})
         counted = re.search(r"Collected : (\d+)", done.stderr)
         if done.returncode != 0 or counted is None:
             raise SystemExit(f"the counted run failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
