@@ -97,7 +97,9 @@ class PairScoreCache:
             self._slot, self._filled = _kernels()["table"](), 0
             self._generation += 1
         classes = self._classes
-        return np.array([classes.setdefault(row.tobytes(), len(classes)) for row in codes], dtype=np.int64)
+        width = codes.dtype.itemsize * codes.shape[1]  # each row's codes as one bytes key (b"" without columns)
+        keys = codes.view(np.dtype((np.void, width))).ravel().tolist() if width else [b""] * len(codes)
+        return np.fromiter((classes.setdefault(key, len(classes)) for key in keys), dtype=np.int64, count=len(codes))
 
     def _compute(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
                  classes: np.ndarray, right_row: np.ndarray, generation: int) -> np.ndarray:
