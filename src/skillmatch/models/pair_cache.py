@@ -115,31 +115,34 @@ class PairScoreCache:
     def _right_masks(self, right: np.ndarray, classes: np.ndarray, rows: np.ndarray, generation: int) -> np.ndarray:
         """The masks of right rows, kept per class: rows of one class fall on the same side of every split, so
         they leave the same leaves possible (an agent's class changes only when its features cross a split)."""
+        def keep(key: int, masks: np.ndarray) -> None:
+            if generation == self._generation:  # class ids of an older generation name other classes now
+                self._class_masks[key] = masks
+
+        return self._masks(np.asarray(right)[rows], self.right_columns, [int(classes[r]) for r in rows],
+                           lambda: self._class_masks if generation == self._generation else {}, keep)
+
+    def _left_masks(self, left: np.ndarray, left_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self._masks(np.asarray(left)[rows], self.left_columns,
+                           [int(left_ids[r]) if left_ids[r] >= 0 else None for r in rows],
+                           lambda: self._ticket_masks, self._keep_masks)
+
+    def _masks(self, side: np.ndarray, columns: list[int], keys: list[int | None],
+               kept: Callable[[], dict[int, np.ndarray]], keep: Callable[[int, np.ndarray], None]) -> np.ndarray:
+        """(n_trees, len(side)): the masks of rows of one side, those kept under their key looked up (`kept()`,
+        read under the lock), the others computed and given to `keep` (a None key: never kept)."""
         with self._lock:
-            kept = self._class_masks if generation == self._generation else {}
-            found = [kept.get(int(classes[r])) for r in rows]
+            store = kept()
+            found = [store.get(key) if key is not None else None for key in keys]
         todo = [j for j, m in enumerate(found) if m is None]
         if todo:
-            fresh = self.forest.masks(np.asarray(right)[rows[todo]], self.right_columns)
+            fresh = self.forest.masks(side[todo], columns)
             with self._lock:
                 for k, j in enumerate(todo):
                     found[j] = fresh[:, k].copy()
-                    if generation == self._generation:
-                        self._class_masks[int(classes[rows[j]])] = found[j]
-        return np.column_stack(found)
-
-    def _left_masks(self, left: np.ndarray, left_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        with self._lock:
-            kept = [self._ticket_masks.get(int(left_ids[r])) if left_ids[r] >= 0 else None for r in rows]
-        todo = [j for j, m in enumerate(kept) if m is None]
-        if todo:
-            fresh = self.forest.masks(np.asarray(left)[rows[todo]], self.left_columns)
-            with self._lock:
-                for k, j in enumerate(todo):
-                    kept[j] = fresh[:, k].copy()
-                    if left_ids[rows[j]] >= 0:
-                        self._keep_masks(int(left_ids[rows[j]]), kept[j])
-        return np.column_stack(kept) if kept else np.empty((self.forest.n_trees, 0), dtype=np.uint64)
+                    if keys[j] is not None:
+                        keep(keys[j], found[j])
+        return np.column_stack(found) if found else np.empty((self.forest.n_trees, 0), dtype=np.uint64)
 
     def _keep_masks(self, left_id: int, masks: np.ndarray) -> None:
         self._ticket_masks[left_id] = masks
