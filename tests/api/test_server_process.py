@@ -200,9 +200,12 @@ def test_each_worker_listens_on_its_own_socket_at_the_reserved_address():
     assert sum(accepted) == 32 and min(accepted) > 0
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 @pytest.mark.parametrize("spread", [True, False], ids=["own-sockets", "shared-socket"])
-def test_worker_processes_answer_without_nagle_delays(spread):
-    """Workers' connections must get TCP_NODELAY (uvicorn binds with protocol 0: uvicorn issue #3149)."""
+def test_worker_processes_answer_without_nagle_delays(spread, loop):
+    """Workers' connections must get TCP_NODELAY (uvicorn binds with protocol 0: uvicorn issue #3149), with
+    asyncio's loop and with uvloop (which uvicorn runs when it is installed, as it is on Linux)."""
+    run = asyncio.run if loop == "asyncio" else pytest.importorskip("uvloop").run
     if spread and not SPREAD_BY_KERNEL:
         pytest.skip("each worker listens on its own socket only on Linux")
     if spread:
@@ -225,4 +228,4 @@ def test_worker_processes_answer_without_nagle_delays(spread):
             writer.close()
             return value
 
-    assert asyncio.run(accepted_nodelay()) != 0
+    assert run(accepted_nodelay()) != 0
