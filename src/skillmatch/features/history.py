@@ -279,16 +279,13 @@ class HistoryIndex(_PairStatsQueries):
         return np.where(has_customer, now - then, 0.0)
 
     def _customer_blocks(self, customer: np.ndarray) -> list[tuple[float, int, int]]:
-        """Per customer, where its events sit in the customer grouping: (key base, start, stop); (0, 0, 0) for none."""
+        """Per customer, where its events sit in the customer grouping: (key base, start, stop); start == stop for none."""
+        grouped = self._customer
         has_customer = pd.notna(customer)
-        code = self._customer.codes(_keys(np.where(has_customer, customer, "")))
-        code[~has_customer] = -1
-        known = code >= 0
-        base = np.where(known, code, 0).astype(np.float64) * self._customer.span
-        start = np.searchsorted(self._customer.sorted_key, base, side="left")
-        stop = np.searchsorted(self._customer.sorted_key, base + self._customer.span, side="left")
-        return list(zip(np.where(known, base, 0.0).tolist(), np.where(known, start, 0).tolist(),
-                        np.where(known, stop, 0).tolist()))
+        keys = _keys(np.where(has_customer, customer, ""))
+        code = np.where(has_customer, grouped.codes(keys), -1)
+        start, stop = grouped.block(keys, np.full(len(code), np.inf), code)  # every event is before inf: the whole block
+        return list(zip((np.maximum(code, 0) * grouped.span).tolist(), start.tolist(), stop.tolist()))
 
     def served_by(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
         """Per customer query: the agents with an outcome for that customer closed before `time_s` (unique).
