@@ -2,9 +2,9 @@
 
 Handlers run in FastAPI's thread pool because the engine's work is CPU and database bound, except small
 routing requests that record nothing (see `_on_engine`). The two routing calls read their JSON body
-themselves and validate it in one pass with pydantic's JSON parser (FastAPI would decode it to Python
-objects first, then validate those: twice the work on 200-ticket queues); their OpenAPI request body is
-declared by `json_body` and the schemas are added by the app (`BODY_MODELS`).
+themselves and validate it with pydantic's JSON parser, each distinct ticket once (`skillmatch.api.bodies`;
+FastAPI would decode the body to Python objects first, then validate those all again on every request);
+their OpenAPI request body is declared by `json_body` and the schemas are added by the app (`BODY_MODELS`).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from skillmatch.api.auth import require_token
+from skillmatch.api.bodies import parse_routing_body
 from skillmatch.api.errors import ApiError
 from skillmatch.api.schemas import (
     AgentProfileResponse, AssignRequest, AssignResponse, ErrorResponse, HealthResponse, ModelResponse, NextRequest,
@@ -46,6 +47,7 @@ is free."""
 INLINE_MAX_BODY_BYTES = 256_000
 """Bodies up to this size are validated on the event loop (about a millisecond per 50 kB)."""
 BODY_MODELS: tuple[type[BaseModel], ...] = (AssignRequest, NextRequest)
+_TICKETS_FIELD = {AssignRequest: "tickets", NextRequest: "queue"}
 """Request bodies that routes parse themselves: the app adds their schemas to OpenAPI's components."""
 
 
@@ -63,7 +65,7 @@ def _parse_body(model: type[_Body], request: Request, raw: bytes) -> _Body:
         raise RequestValidationError([{"loc": ("body",), "type": "model_attributes_type",
                                        "msg": "send the body as JSON (Content-Type: application/json)"}])
     try:
-        return model.model_validate_json(raw)
+        return parse_routing_body(model, raw, _TICKETS_FIELD[model])
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
                                       for e in exc.errors(include_url=False, include_input=False)]) from None

@@ -1,0 +1,63 @@
+"""Routing request bodies, validated once per distinct ticket: a claim stream sends nearly the same queue every time.
+
+Claim-next requests carry the whole queue (200 tickets, say), of which all but a ticket or two were in the
+previous request. `parse_routing_body` splits the body with msgspec into its top-level fields and the
+exact JSON text of each ticket, takes the tickets it has validated before from a memo keyed by that text,
+validates the new ones and the rest of the body with pydantic, and gives the same model instance that
+`model.model_validate_json(body)` would. Validation is pure, so a remembered ticket is the ticket a fresh
+validation would give; anything the fast path does not accept (malformed JSON, an invalid field) is
+validated again whole by pydantic, so refusals and their paths are exactly pydantic's.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TypeVar
+
+import msgspec
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from skillmatch.records import Ticket
+
+TICKET_MEMO_SIZE = 20_000
+"""Distinct ticket texts remembered per process (about 2 kB each with the validated ticket)."""
+
+_Body = TypeVar("_Body", bound=BaseModel)
+_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+_TICKET = TypeAdapter(Ticket)
+_EMPTY_LIST = b"[]"
+
+
+@lru_cache(maxsize=TICKET_MEMO_SIZE)
+def _ticket(text: bytes) -> Ticket:
+    """The ticket of this exact JSON text (ValidationError if invalid; refusals are not remembered)."""
+    return _TICKET.validate_json(text)
+
+
+def parse_routing_body(model: type[_Body], raw: bytes, tickets_field: str) -> _Body:
+    """`model.model_validate_json(raw)`, with the tickets of `tickets_field` taken from the memo when seen before.
+
+    Raises pydantic's ValidationError (from validating the whole body) when the body is invalid.
+    """
+    try:
+        top = _TOP.decode(raw)
+        texts = [bytes(item) for item in _ITEMS.decode(top[tickets_field])]
+        tickets = [_ticket(text) for text in texts]
+    except (msgspec.DecodeError, KeyError, ValidationError):
+        return model.model_validate_json(raw)
+    top[tickets_field] = msgspec.Raw(_EMPTY_LIST)
+    try:
+        body = model.model_validate_json(msgspec.json.encode(top))
+    except ValidationError:
+        return model.model_validate_json(raw)
+    setattr(body, tickets_field, tickets)
+    return body
+
+
+def memo_info() -> tuple[int, int, int]:
+    """(hits, misses, size) of the ticket memo since the process started."""
+    info = _ticket.cache_info()
+    return info.hits, info.misses, info.currsize
+
+
+__all__ = ["TICKET_MEMO_SIZE", "memo_info", "parse_routing_body"]
