@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from skillmatch.errors import SkillmatchError
 from skillmatch.ledger import (
@@ -391,3 +392,40 @@ def test_an_in_memory_ledger_is_one_database_for_every_thread() -> None:
         assert not any(r.existing for r in recorded)
         with ThreadPoolExecutor(1) as pool:
             assert pool.submit(ledger.find_round, "r-3").result() is not None
+
+
+# ---------------------------------------------------------------------- request_id look-ups outside transactions
+
+
+def test_a_round_recorded_by_another_ledger_is_found_at_once(ledger_url: str) -> None:
+    """Another replica's commit shows in the next look-up, though look-ups reuse their connections."""
+    with Ledger.connect(ledger_url) as reader, Ledger.connect(ledger_url) as writer:
+        assert reader.find_round("r-late") is None
+        recorded = _record(writer, "r-late")
+        assert reader.find_round("r-late") == RoundRecord(existing=True, request_hash="hash",
+                                                           response=recorded.response)
+
+
+def test_look_ups_survive_the_database_closing_their_connections(postgres_url: str) -> None:
+    """After a database restart (here: the ledger's sessions terminated by the server) look-ups still answer."""
+    name = f"skillmatch-restart-{os.getpid()}"
+    url = make_url(postgres_url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
+    with Ledger.connect(url) as ledger:
+        recorded = _record(ledger, "r-restart")
+        assert ledger.find_round("r-none") is None
+        with Ledger.connect(postgres_url) as admin, admin.engine.connect() as conn:
+            killed = conn.exec_driver_sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE application_name = %(name)s", {"name": name}).scalar_one()
+        assert killed >= 1  # the connection kept for look-ups (taken from the pool)
+        for request_id, expected in (("r-none", None), ("r-restart", recorded.response)):
+            found = ledger.find_round(request_id)
+            assert (found.response if found else None) == expected
+
+
+def test_look_ups_after_close_still_answer(ledger_url: str) -> None:
+    ledger = Ledger.connect(ledger_url)
+    _record(ledger, "r-closed")
+    ledger.close()
+    assert ledger.find_round("r-closed") is not None
+    assert ledger.find_round("r-other") is None
+    ledger.close()

@@ -40,6 +40,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from skillmatch.ledger.errors import LedgerError
+from skillmatch.ledger.point_reads import PointReader, PointReadUnavailable, PointStatement
 from skillmatch.ledger.records import (
     DecisionRow, FairShareCounter, OutcomeReport, OutcomeRow, RoundRecord, TicketHold, UnavailablePeriod, WorkItem,
 )
@@ -106,6 +107,8 @@ class Ledger:
         self.url = url
         self._generation = 0
         self._generation_lock = threading.Lock()
+        self._point_reads = PointReader(engine)
+        self._hash_of_request = PointStatement(_HASH_OF_REQUEST, engine)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -139,6 +142,7 @@ class Ledger:
 
     def close(self) -> None:
         """Release the pooled connections (the data is already committed)."""
+        self._point_reads.close()
         self._engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -223,7 +227,16 @@ class Ledger:
             return stored
 
     def find_round(self, request_id: str) -> RoundRecord | None:
-        """The stored round of a request_id (existing=True), or None if it was never recorded."""
+        """The stored round of a request_id (existing=True), or None if it was never recorded.
+
+        Most request_ids are new: whether one was recorded is asked in one statement outside a transaction
+        (`PointReader`); a recorded round is then read through the pool.
+        """
+        try:
+            if self._point_reads.first(self._hash_of_request, {"request_id": request_id}) is None:
+                return None
+        except PointReadUnavailable:
+            pass
         return self._run("find_round", lambda conn: _select_round(conn, request_id), write=False)
 
     def _add_counters(self, conn: Connection, window_start: datetime,
@@ -473,6 +486,7 @@ def _select_growth_used(conn: Connection, window_start: datetime) -> dict[tuple[
 _ROUND_OF_REQUEST = sa.select(rounds.c.request_hash, rounds.c.response).where(
     rounds.c.request_id == sa.bindparam("request_id"))
 """Built once: every claim with a request_id asks it, and building the statement cost as much as running it."""
+_HASH_OF_REQUEST = sa.select(rounds.c.request_hash).where(rounds.c.request_id == sa.bindparam("request_id"))
 
 
 def _select_round(conn: Connection, request_id: str) -> RoundRecord | None:
