@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from skillmatch.config import PolicyConfig, load_policy_config
 from skillmatch.config import Weights as PolicyWeights
 from skillmatch.errors import InputError, SkillmatchError
-from skillmatch.features import AgentProfile, OutcomeHistory, PairFeatureBuilder, Roster, posix_seconds
+from skillmatch.features import AgentProfile, OutcomeHistory, Roster, posix_seconds
+from skillmatch.features.ticket_fields import TicketFieldReader
 from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow, TicketHeld, TicketHold
 from skillmatch.ledger.snapshot import RoutingState, RoutingStateCache
 from skillmatch.logs import validate_interactions
@@ -45,6 +46,8 @@ CATCH_UP_MARGIN_S = 120.0
 """Outcomes are re-read this far back, so that clock skew and late commits between replicas lose none."""
 HOLD_RACE_ATTEMPTS = 5
 """How many times a decision is made again after losing a ticket to a concurrent claim."""
+ROUND_FIELDS = ("topic", "language", "channel", "customer_tier", "priority", "sentiment", "customer_id")
+"""The ticket fields every round reads (the model's declared extra features are read too)."""
 LEDGER_READ_MAX_AGE_S = 1.0
 """How long a round may reuse the ledger's counters, holds and absences read for an earlier round, when
 nothing was written through this engine's ledger since (other processes' writes show up within this time)."""
@@ -90,6 +93,8 @@ class Engine:
         self._routing_states = RoutingStateCache(ledger, LEDGER_READ_MAX_AGE_S)
         center = model.difficulty_quantiles[1:-1]  # the middle of the training tickets' difficulty, for fairness
         self._center = (float(np.mean(center)), float(np.std(center)))
+        builder = model.builder
+        self._ticket_fields = TicketFieldReader([*ROUND_FIELDS, *builder.extra_categorical, *builder.extra_numeric])
         self._sync_history()
 
     @classmethod
@@ -363,8 +368,7 @@ class Engine:
         state = state if state is not None else self._routing_state(now)
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
-        columns = _ticket_columns(tickets, self.model.builder)  # one list per field, read once for the round
-        created_s = np.fromiter((t.created_at.timestamp() for t in tickets), dtype=float, count=n_t)
+        columns, created_s = self._ticket_fields.read(tickets)  # one list per field, read once for the round
         restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
         mask = eligibility(columns["language"], columns["topic"],
                            [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
@@ -593,18 +597,6 @@ def _ticket_frame(tickets: Sequence[Ticket]) -> pd.DataFrame:
     frame = pd.DataFrame([t.model_dump() for t in tickets])
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     return frame
-
-
-def _ticket_columns(tickets: Sequence[Ticket], builder: PairFeatureBuilder) -> dict[str, list[Any]]:
-    """The ticket fields the features read, one list per field (None where a ticket did not send an extra field)."""
-    names = dict.fromkeys(["topic", "language", "channel", "customer_tier", "priority", "sentiment", "customer_id",
-                           *builder.extra_categorical, *builder.extra_numeric])
-    declared = [name for name in names if name in Ticket.model_fields]
-    rows = [t.__dict__ for t in tickets]  # a pydantic model's declared fields (one look-up each, not getattr)
-    out = {name: [row[name] for row in rows] for name in declared}
-    extras = [t.model_extra or {} for t in tickets] if len(declared) < len(names) else []
-    out.update({name: [extra.get(name) for extra in extras] for name in names if name not in out})
-    return out
 
 
 def _as_history(rows: Sequence[OutcomeRow]) -> OutcomeHistory:

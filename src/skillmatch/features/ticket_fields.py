@@ -1,0 +1,53 @@
+"""The ticket fields a routing round reads, one list per field, read once per ticket object.
+
+A claim stream scores nearly the same queue on every request, and the HTTP API gives a ticket sent again
+as the same (immutable) `Ticket` object (`skillmatch.api.bodies`). `TicketFieldReader` keeps each ticket's
+values by object, so a round reads only its new tickets' fields and builds its columns in one transposition.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from skillmatch.records import Ticket
+
+MAX_TICKETS = 20_000
+"""Ticket objects remembered (with their values); all are forgotten when there are more."""
+
+
+class TicketFieldReader:
+    """Columns of `names` (None where a ticket did not send an extra field) and creation times of a round's tickets."""
+
+    def __init__(self, names: Sequence[str], max_tickets: int = MAX_TICKETS) -> None:
+        self.names = list(dict.fromkeys(names))
+        self.max_tickets = max_tickets
+        self._declared = [name for name in self.names if name in Ticket.model_fields]
+        self._extra = [name for name in self.names if name not in Ticket.model_fields]
+        self._kept: dict[int, tuple[Ticket, tuple[Any, ...]]] = {}  # id(ticket) -> (the ticket, its values)
+
+    def read(self, tickets: Sequence[Ticket]) -> tuple[dict[str, list[Any]], np.ndarray]:
+        """({name: one value per ticket}, creation times in POSIX seconds)."""
+        kept = self._kept
+        if len(kept) > self.max_tickets:
+            kept.clear()
+        rows = []
+        for ticket in tickets:
+            found = kept.get(id(ticket))
+            if found is None or found[0] is not ticket:  # a kept ticket cannot die, so its id is not reused
+                found = kept[id(ticket)] = (ticket, self._values(ticket))
+            rows.append(found[1])
+        if not rows:
+            return {name: [] for name in self.names}, np.empty(0)
+        *columns, created = zip(*rows)
+        return dict(zip(self.names, map(list, columns))), np.array(created, dtype=float)
+
+    def _values(self, ticket: Ticket) -> tuple[Any, ...]:
+        fields = ticket.__dict__  # a pydantic model's declared fields (one look-up each, not getattr)
+        extra = ticket.model_extra or {}
+        by_name = {**{name: fields[name] for name in self._declared}, **{name: extra.get(name) for name in self._extra}}
+        return (*(by_name[name] for name in self.names), ticket.created_at.timestamp())
+
+
+__all__ = ["MAX_TICKETS", "TicketFieldReader"]
