@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import operator
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -119,7 +120,7 @@ class Engine:
                request_id: str | None = None) -> dict[str, Any]:
         """One routing round: which agent takes which ticket, and why; the rest with the reason they wait."""
         now_dt = moment(now)
-        parsed_tickets = [_parse(Ticket, t, "tickets", i) for i, t in enumerate(tickets)]
+        parsed_tickets, given = _tickets(tickets, "tickets")
         parsed_agents = [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)]
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
         _unique([t.ticket_id for t in parsed_tickets], "tickets", "ticket_id")
@@ -132,7 +133,7 @@ class Engine:
         for attempt in range(HOLD_RACE_ATTEMPTS):
             state = self._routing_state(now_dt, fresh=attempt > 0)
             held = self._holds(state, parsed_tickets, now_dt, pulled_only=True)
-            rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights, held, state)
+            rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights, held, state, remember=given)
             solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
             rnd, solution = self._within_growth_quota(rnd, solution)
             response = self._response(rnd, solution.agent_of_ticket, solution.unassigned_reason, now_dt)
@@ -157,7 +158,7 @@ class Engine:
         now_dt = moment(now if now is not None else datetime.now(timezone.utc))
         me = _parse(Agent, agent, "agent", None)
         parsed_others = [_parse(Agent, a, "others", i) for i, a in enumerate(others or [])]
-        parsed_queue = [_parse(Ticket, t, "queue", i) for i, t in enumerate(queue)]
+        parsed_queue, given = _tickets(queue, "queue")
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
         _unique([t.ticket_id for t in parsed_queue], "queue", "ticket_id")
         _unique([a.agent_id for a in [me, *parsed_others]], "others", "agent_id")
@@ -172,7 +173,8 @@ class Engine:
         for attempt in range(HOLD_RACE_ATTEMPTS):
             state = self._routing_state(now_dt, fresh=attempt > 0)
             held = self._holds(state, parsed_queue, now_dt, pulled_only=False)
-            rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights, held, state)
+            rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights, held, state,
+                              remember=given)
             choice = claim_next(rnd.scores.total, rnd.eligible, rnd.free_slots[1:])
             agent_of_ticket = np.full(len(parsed_queue), -1)
             if choice.ticket is not None:
@@ -268,8 +270,9 @@ class Engine:
     def pair_scores(self, tickets: Sequence[Mapping[str, Any] | Ticket], agents: Sequence[Mapping[str, Any] | Agent],
                     now: datetime | str) -> dict[str, np.ndarray]:
         """A round's score matrices without solving or recording, for what-if plans (a supervisor's hand-back)."""
-        rnd = self._score([_parse(Ticket, t, "tickets", i) for i, t in enumerate(tickets)],
-                          [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)], moment(now), Weights())
+        parsed_tickets, given = _tickets(tickets, "tickets")
+        rnd = self._score(parsed_tickets, [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)], moment(now),
+                          Weights(), remember=given)
         return {"total": rnd.scores.total, "eligible": rnd.eligible, "p_resolve": rnd.predicted["p_resolve"],
                 "handle_time_s": rnd.predicted["handle_time_s"], "free_slots": rnd.free_slots}
 
@@ -363,12 +366,14 @@ class Engine:
         return {k: h for k, h in held.items() if h.pulled or not pulled_only}
 
     def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights,
-               held: Mapping[str, TicketHold] | None = None, state: RoutingState | None = None) -> _Round:
+               held: Mapping[str, TicketHold] | None = None, state: RoutingState | None = None,
+               remember: bool = False) -> _Round:
+        """The round's predictions and scores; `remember`: the caller sent Ticket objects it may send again."""
         self._catch_up()
         state = state if state is not None else self._routing_state(now)
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
-        columns, created_s = self._ticket_fields.read(tickets)  # one list per field, read once for the round
+        columns, created_s = self._ticket_fields.read(tickets, remember)  # one list per field
         restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
         mask = eligibility(columns["language"], columns["topic"],
                            [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
@@ -634,6 +639,12 @@ def _parse(model: type, value: Any, where: str, index: int | None):  # noqa: ANN
                              got=first.get("input") if not isinstance(first.get("input"), dict) else None) from None
         raise InputError("not an object", column=where if index is None else f"{where}[{index}]",
                          expected="a JSON object") from None
+
+
+def _tickets(values: Sequence[Mapping[str, Any] | Ticket], where: str) -> tuple[list[Ticket], bool]:
+    """The tickets of a request, and whether the caller sent them all as Ticket objects (as the HTTP API does)."""
+    parsed = [_parse(Ticket, t, where, i) for i, t in enumerate(values)]
+    return parsed, all(map(operator.is_, parsed, values))
 
 
 def _unique(ids: list[str], where: str, field: str) -> None:

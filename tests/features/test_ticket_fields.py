@@ -25,14 +25,15 @@ def _expected(tickets: list[Ticket]) -> tuple[dict[str, list], list[float]]:
             [t.created_at.timestamp() for t in tickets])
 
 
-@given(st.lists(_tickets, max_size=6), st.lists(st.lists(st.integers(0, 5), max_size=8), min_size=1, max_size=4),
+@given(st.lists(_tickets, max_size=6),
+       st.lists(st.tuples(st.lists(st.integers(0, 5), max_size=8), st.booleans()), min_size=1, max_size=4),
        st.integers(1, 4))
 @settings(max_examples=80, deadline=None)
 def test_columns_are_the_tickets_fields_however_often_they_were_read(pool, rounds, max_tickets):
     reader = TicketFieldReader(NAMES, max_tickets=max_tickets)
-    for picks in rounds:
+    for picks, remember in rounds:
         tickets = [pool[i % len(pool)] for i in picks] if pool else []
-        columns, created = reader.read(tickets)
+        columns, created = reader.read(tickets, remember)
         expected_columns, expected_created = _expected(tickets)
         assert columns == expected_columns
         assert created.tolist() == expected_created
@@ -43,3 +44,11 @@ def test_a_new_ticket_object_is_read_even_where_an_old_one_was():
     for topic in ("billing", "technical", "billing"):  # a new object each time
         columns, _ = reader.read([Ticket(ticket_id="T1", created_at=START, topic=topic)])
         assert columns["topic"] == [topic]
+
+
+def test_tickets_not_to_remember_are_not_kept():
+    reader = TicketFieldReader(NAMES)
+    reader.read([Ticket(ticket_id=f"T{i}", created_at=START, topic="billing") for i in range(5)], remember=False)
+    assert len(reader) == 0
+    reader.read([Ticket(ticket_id="T9", created_at=START, topic="billing")], remember=True)
+    assert len(reader) == 1

@@ -2,10 +2,12 @@
 
 A claim stream scores nearly the same queue on every request, and the HTTP API gives a ticket sent again
 as the same (immutable) `Ticket` object (`skillmatch.api.bodies`). `TicketFieldReader` keeps each ticket's
-values by object, so a round reads only its new tickets' fields and builds its columns in one transposition.
+values by object (when the caller says it sends the same objects again), so a round reads only its new
+tickets' fields and builds its columns in one transposition.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +16,7 @@ import numpy as np
 from skillmatch.records import Ticket
 
 MAX_TICKETS = 20_000
-"""Ticket objects remembered (with their values); all are forgotten when there are more."""
+"""Ticket objects remembered (with their values); the oldest quarter is forgotten when there are more."""
 
 
 class TicketFieldReader:
@@ -27,17 +29,29 @@ class TicketFieldReader:
         self._extra = [name for name in self.names if name not in Ticket.model_fields]
         self._kept: dict[int, tuple[Ticket, tuple[Any, ...]]] = {}  # id(ticket) -> (the ticket, its values)
 
-    def read(self, tickets: Sequence[Ticket]) -> tuple[dict[str, list[Any]], np.ndarray]:
-        """({name: one value per ticket}, creation times in POSIX seconds)."""
-        kept = self._kept
-        if len(kept) > self.max_tickets:
-            kept.clear()
-        rows = []
-        for ticket in tickets:
-            found = kept.get(id(ticket))
-            if found is None or found[0] is not ticket:  # a kept ticket cannot die, so its id is not reused
-                found = kept[id(ticket)] = (ticket, self._values(ticket))
-            rows.append(found[1])
+    def __len__(self) -> int:
+        """Ticket objects remembered."""
+        return len(self._kept)
+
+    def read(self, tickets: Sequence[Ticket], remember: bool = True) -> tuple[dict[str, list[Any]], np.ndarray]:
+        """({name: one value per ticket}, creation times in POSIX seconds).
+
+        `remember`: keep these ticket objects' values for later rounds (when the caller sends the same objects
+        again; a caller that builds new tickets on every call would only fill the memory).
+        """
+        if remember:
+            kept = self._kept
+            if len(kept) > self.max_tickets:
+                for key in list(itertools.islice(kept, len(kept) // 4)):  # insertion order: the oldest first
+                    del kept[key]
+            rows = []
+            for ticket in tickets:
+                found = kept.get(id(ticket))
+                if found is None or found[0] is not ticket:  # a kept ticket cannot die, so its id is not reused
+                    found = kept[id(ticket)] = (ticket, self._values(ticket))
+                rows.append(found[1])
+        else:
+            rows = [self._values(ticket) for ticket in tickets]
         if not rows:
             return {name: [] for name in self.names}, np.empty(0)
         *columns, created = zip(*rows)
