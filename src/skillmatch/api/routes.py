@@ -47,8 +47,8 @@ is free."""
 INLINE_MAX_BODY_BYTES = 256_000
 """Bodies up to this size are validated on the event loop (about a millisecond per 50 kB)."""
 BODY_MODELS: tuple[type[BaseModel], ...] = (AssignRequest, NextRequest)
-_TICKETS_FIELD = {AssignRequest: "tickets", NextRequest: "queue"}
 """Request bodies that routes parse themselves: the app adds their schemas to OpenAPI's components."""
+_TICKETS_FIELD = {AssignRequest: "tickets", NextRequest: "queue"}
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class TicketFieldReader:
         self.max_tickets = max_tickets
         self._declared = [name for name in self.names if name in Ticket.model_fields]
         self._extra = [name for name in self.names if name not in Ticket.model_fields]
+        self._sources = [(name, name in Ticket.model_fields) for name in self.names]
         self._kept: dict[int, tuple[Ticket, tuple[Any, ...]]] = {}  # id(ticket) -> (the ticket, its values)
 
     def __len__(self) -> int:
@@ -39,29 +40,38 @@ class TicketFieldReader:
         `remember`: keep these ticket objects' values for later rounds (when the caller sends the same objects
         again; a caller that builds new tickets on every call would only fill the memory).
         """
-        if remember:
-            kept = self._kept
-            if len(kept) > self.max_tickets:
-                for key in list(itertools.islice(kept, len(kept) // 4)):  # insertion order: the oldest first
-                    del kept[key]
-            rows = []
-            for ticket in tickets:
-                found = kept.get(id(ticket))
-                if found is None or found[0] is not ticket:  # a kept ticket cannot die, so its id is not reused
-                    found = kept[id(ticket)] = (ticket, self._values(ticket))
-                rows.append(found[1])
-        else:
-            rows = [self._values(ticket) for ticket in tickets]
+        if not remember:
+            return self._columns(tickets)
+        kept = self._kept
+        if len(kept) > self.max_tickets:
+            for key in list(itertools.islice(kept, len(kept) // 4)):  # insertion order: the oldest first
+                del kept[key]
+        rows = []
+        for ticket in tickets:
+            found = kept.get(id(ticket))
+            if found is None or found[0] is not ticket:  # a kept ticket cannot die, so its id is not reused
+                found = kept[id(ticket)] = (ticket, self._values(ticket))
+            rows.append(found[1])
         if not rows:
             return {name: [] for name in self.names}, np.empty(0)
         *columns, created = zip(*rows)
         return dict(zip(self.names, map(list, columns))), np.array(created, dtype=float)
 
     def _values(self, ticket: Ticket) -> tuple[Any, ...]:
+        """One ticket's values of `names`, then its creation time."""
         fields = ticket.__dict__  # a pydantic model's declared fields (one look-up each, not getattr)
         extra = ticket.model_extra or {}
-        by_name = {**{name: fields[name] for name in self._declared}, **{name: extra.get(name) for name in self._extra}}
-        return (*(by_name[name] for name in self.names), ticket.created_at.timestamp())
+        return (*[fields[name] if declared else extra.get(name) for name, declared in self._sources],
+                ticket.created_at.timestamp())
+
+    def _columns(self, tickets: Sequence[Ticket]) -> tuple[dict[str, list[Any]], np.ndarray]:
+        """`read` without remembering: field by field over the tickets (faster than ticket by ticket)."""
+        rows = [t.__dict__ for t in tickets]
+        columns = {name: [row[name] for row in rows] for name in self._declared}
+        extras = [t.model_extra or {} for t in tickets] if self._extra else []
+        columns.update({name: [extra.get(name) for extra in extras] for name in self._extra})
+        created = np.fromiter((t.created_at.timestamp() for t in tickets), dtype=float, count=len(tickets))
+        return {name: columns[name] for name in self.names}, created
 
 
 __all__ = ["MAX_TICKETS", "TicketFieldReader"]
