@@ -72,6 +72,10 @@ class PairStats:
     c_recent: np.ndarray  # the customer's outcomes closed in the 7 days before
 
 
+_NOBODY = np.array([], dtype=object)
+_NOBODY.flags.writeable = False  # one shared answer for every customer nobody served
+
+
 def _keys(*parts: np.ndarray) -> np.ndarray:
     if len(parts) == 1:
         return parts[0].astype(str)
@@ -263,9 +267,8 @@ class HistoryIndex(_PairStatsQueries):
             return np.zeros(len(time_s))
         customer = np.asarray(customer)
         if self._after_everything(time_s):  # all of a customer's events are before now: only the window's start moves
-            rows = np.fromiter(itertools.chain.from_iterable(self._memoized(
-                "customer", customer.tolist(), lambda at: self._customer_blocks(customer[at]))),
-                dtype=float, count=3 * len(time_s)).reshape(len(time_s), 3)
+            rows = np.fromiter(itertools.chain.from_iterable(self._blocks_of(customer)),
+                               dtype=float, count=3 * len(time_s)).reshape(len(time_s), 3)
             base, start, stop = rows[:, 0], rows[:, 1], rows[:, 2]
             grouped = self._customer
             then = np.searchsorted(grouped.sorted_key,
@@ -277,6 +280,10 @@ class HistoryIndex(_PairStatsQueries):
         now, _, _ = self._customer.query(keys, time_s, code)
         then, _, _ = self._customer.query(keys, time_s - CUSTOMER_WINDOW_S, code)
         return np.where(has_customer, now - then, 0.0)
+
+    def _blocks_of(self, customer: np.ndarray) -> list[tuple[float, int, int]]:
+        """`_customer_blocks`, remembered per customer (for queries after every outcome)."""
+        return self._memoized("customer", customer.tolist(), lambda at: self._customer_blocks(customer[at]))
 
     def _customer_blocks(self, customer: np.ndarray) -> list[tuple[float, int, int]]:
         """Per customer, where its events sit in the customer grouping: (key base, start, stop); start == stop for none."""
@@ -293,23 +300,21 @@ class HistoryIndex(_PairStatsQueries):
         Exactly the agents whose `agent_customer` count is positive, found without asking every agent.
         """
         time_s = np.asarray(time_s, dtype=float)
-        out = [np.array([], dtype=object)] * len(time_s)
         if len(self.history) == 0:
-            return out
+            return [_NOBODY] * len(time_s)
         customer = np.asarray(customer)
-        if self._after_everything(time_s):
-            return self._memoized("served_by", customer.tolist(),
-                                  lambda at: self._served_by_now(customer[at], time_s[at]))
-        return self._served_by_now(customer, time_s)
-
-    def _served_by_now(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
-        out = [np.array([], dtype=object)] * len(time_s)
+        if self._after_everything(time_s):  # all of a customer's outcomes: its whole block
+            return self._memoized("served_by", customer.tolist(), lambda at: self._agents_in(
+                (start, stop) for _, start, stop in self._blocks_of(customer[at])))
         has_customer = pd.notna(customer)
         start, stop = self._customer.block(_keys(np.where(has_customer, customer, "")), time_s)
-        for i in np.flatnonzero(has_customer & (stop > start)):
-            out[i] = np.array(list(dict.fromkeys(self.history.agent[self._customer.order[start[i]:stop[i]]].tolist())),
-                              dtype=object)
-        return out
+        return self._agents_in(zip(np.where(has_customer, start, 0).tolist(), np.where(has_customer, stop, 0).tolist()))
+
+    def _agents_in(self, blocks: Iterable[tuple[int, int]]) -> list[np.ndarray]:
+        """The distinct agents of each (start, stop) block of the customer grouping, in order of closing."""
+        order, agent = self._customer.order, self.history.agent
+        return [np.array(list(dict.fromkeys(agent[order[start:stop]].tolist())), dtype=object) if stop > start
+                else _NOBODY for start, stop in blocks]
 
 
 class LayeredHistoryIndex(_PairStatsQueries):
