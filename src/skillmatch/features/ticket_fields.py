@@ -45,11 +45,11 @@ class TicketFieldReader:
         kept = self._kept
         if len(kept) > self.max_tickets:
             for key in list(itertools.islice(kept, len(kept) // 4)):  # insertion order: the oldest first
-                del kept[key]
+                kept.pop(key, None)
         rows = []
         for ticket in tickets:
             found = kept.get(id(ticket))
-            if found is None or found[0] is not ticket:  # a kept ticket cannot die, so its id is not reused
+            if found is None or found[0] is not ticket:  # kept tickets stay alive: their ids are not reused
                 found = kept[id(ticket)] = (ticket, self._values(ticket))
             rows.append(found[1])
         if not rows:
