@@ -247,7 +247,7 @@ class Engine:
         window = self._window_start(now_dt)
         counters = self.ledger.fair_share(window)
         mine_counter = counters.get(agent_id)
-        center_mean = self._center_mean()
+        center_mean = self._center[0]
         hard = self.model.difficulty_at(self.policy.hard_quantile)
         used = self.ledger.growth_used(window)
         share = self.available_shares([agent_id], now_dt)[0]
@@ -317,9 +317,6 @@ class Engine:
         epoch_h = now.timestamp() / 3600.0
         return datetime.fromtimestamp(np.floor(epoch_h / hours) * hours * 3600.0, tz=timezone.utc)
 
-    def _center_mean(self) -> float:
-        return self._center[0]
-
     def _routing_state(self, now: datetime, fresh: bool = False) -> RoutingState:
         """The ledger as a round at `now` sees it (reused for a moment: see `LEDGER_READ_MAX_AGE_S`)."""
         start = self._window_start(now)
@@ -383,7 +380,7 @@ class Engine:
             mask[[t.ticket_id in held for t in tickets]] = False
         now_s = now.timestamp()
         predicted = {k: np.full((n_t, n_a), np.nan) for k in ("p_resolve", "handle_time_s", "csat")}
-        difficulty = np.full(n_t, self._center_mean())
+        difficulty = np.full(n_t, self._center[0])
         handle_ref = np.full(n_t, 600.0)
         pair_t, pair_a = np.nonzero(mask)
         if n_t and self.fast_rounds and self.model.round_ready():

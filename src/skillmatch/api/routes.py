@@ -46,9 +46,10 @@ is 2,200; a few milliseconds of work) that records nothing is answered on the ev
 is free."""
 INLINE_MAX_BODY_BYTES = 256_000
 """Bodies up to this size are validated on the event loop (about a millisecond per 50 kB)."""
-BODY_MODELS: tuple[type[BaseModel], ...] = (AssignRequest, NextRequest)
-"""Request bodies that routes parse themselves: the app adds their schemas to OpenAPI's components."""
-_TICKETS_FIELD = {AssignRequest: "tickets", NextRequest: "queue"}
+TICKETS_FIELD: dict[type[BaseModel], str] = {AssignRequest: "tickets", NextRequest: "queue"}
+"""Request bodies that routes parse themselves, each with its list of tickets (validated once per ticket)."""
+BODY_MODELS: tuple[type[BaseModel], ...] = tuple(TICKETS_FIELD)
+"""The app adds their schemas to OpenAPI's components."""
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def _parse_body(model: type[_Body], request: Request, raw: bytes) -> _Body:
         raise RequestValidationError([{"loc": ("body",), "type": "model_attributes_type",
                                        "msg": "send the body as JSON (Content-Type: application/json)"}])
     try:
-        return parse_routing_body(model, raw, _TICKETS_FIELD[model])
+        return parse_routing_body(model, raw, TICKETS_FIELD[model])
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])}
                                       for e in exc.errors(include_url=False, include_input=False)]) from None
