@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import pickle
+import re
 import socket
 import subprocess
 import sys
@@ -173,6 +175,47 @@ def test_new_connections_are_spread_over_the_workers(models_dir, tmp_path):
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     workers = {line["worker_pid"] for line in lines if line["route"] == "/v1/model"}
     assert len(workers) == 2
+
+
+@pytest.mark.skipif(not SPREAD_BY_KERNEL, reason="the kernel spreads connections over the workers only on Linux")
+def test_keep_alive_connections_end_up_evenly_spread_over_the_workers(models_dir, tmp_path):
+    """A routing service's 8 keep-alive connections, however the kernel placed them, end up 4 per worker
+    (a worker over its share closes one after an answer), and no request fails on the way."""
+    with serving(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", "--workers", "2") as client:
+        host, port = client.base_url.host, client.base_url.port
+        stop, failures, closed = threading.Event(), [], []
+
+        def keep_asking() -> None:
+            connection = http.client.HTTPConnection(host, port, timeout=30.0)  # reconnects after a close
+            while not stop.is_set():
+                connection.request("GET", "/v1/model")
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures.append(response.status)
+                if (response.getheader("connection") or "").lower() == "close":
+                    closed.append(1)
+                time.sleep(0.005)
+            connection.close()
+
+        streams = [threading.Thread(target=keep_asking) for _ in range(8)]
+        for s in streams:
+            s.start()
+        spread, deadline = [], time.monotonic() + 40.0
+        try:
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                spread = sorted(float(v) for v in re.findall(
+                    r'^skillmatch_worker_connections\{pid="\d+"\} (\S+)$', client.get("/metrics").text, re.M))
+                # the 8 streams, and this poll's connection on one of the workers
+                if len(spread) == 2 and spread[1] - spread[0] <= 1 and sum(spread) >= 8:
+                    break
+        finally:
+            stop.set()
+            for s in streams:
+                s.join()
+    assert len(spread) == 2 and spread[1] - spread[0] <= 1 and sum(spread) >= 8, spread
+    assert failures == []
 
 
 @pytest.mark.skipif(not SPREAD_BY_KERNEL, reason="each worker listens on its own socket only on Linux")

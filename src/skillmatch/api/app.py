@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from skillmatch import __version__
 from skillmatch.api.access import AccessMiddleware
+from skillmatch.api.balance import BalanceMiddleware, ConnectionBalancer
 from skillmatch.api.errors import install_error_handlers
 from skillmatch.api.metrics import ApiMetrics
 from skillmatch.api.routes import BODY_MODELS, api, probes
@@ -28,8 +29,10 @@ Every response carries `model_version`; errors are `{"error": {"code", "message"
 Send `Authorization: Bearer <token>` when the server was given tokens."""
 
 
-def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
-    """A server for `settings`; with `engine` it serves that engine (and still hot-reloads `settings.models_dir`)."""
+def create_app(settings: ApiSettings, engine: Engine | None = None,
+               balancer: ConnectionBalancer | None = None) -> FastAPI:
+    """A server for `settings`; with `engine` it serves that engine (and still hot-reloads `settings.models_dir`);
+    with `balancer`, one worker of several that keep their connections evenly spread (`skillmatch.api.balance`)."""
     holder_box: dict[str, EngineHolder] = {}
 
     @asynccontextmanager
@@ -45,6 +48,8 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
             holder.stop()
             if engine is None:
                 holder.close()
+            if balancer is not None:
+                balancer.close()
 
     app = FastAPI(title="skillmatch", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -57,6 +62,9 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.include_router(probes)
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes,
                        model_version=lambda: holder_box["holder"].version if holder_box else None)
+    if balancer is not None:
+        balancer.on_count = app.state.metrics.connections.set
+        app.add_middleware(BalanceMiddleware, balancer=balancer)
     _document_bodies(app)
     return app
 
@@ -81,7 +89,7 @@ def _document_bodies(app: FastAPI) -> None:
 
 def app_from_env() -> FastAPI:
     """The app a uvicorn worker process builds (`skillmatch serve --workers N` passes settings via SKILLMATCH_*)."""
-    return create_app(ApiSettings.from_env())
+    return create_app(ApiSettings.from_env(), balancer=ConnectionBalancer.from_env())
 
 
 def _open_holder(settings: ApiSettings, engine: Engine | None) -> EngineHolder:

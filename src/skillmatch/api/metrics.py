@@ -34,6 +34,9 @@ class ApiMetrics:
                                 registry=self.registry)
         self.model = Gauge("skillmatch_model_info", "The model version serving (value 1).", ["version"],
                            registry=self.registry, multiprocess_mode="liveall")
+        self.connections = Gauge("skillmatch_worker_connections",
+                                 "Connections that sent a request in the last 2 s, per worker process (servers "
+                                 "with several workers).", registry=self.registry, multiprocess_mode="liveall")
         self._version: str | None = None
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:

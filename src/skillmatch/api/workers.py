@@ -14,12 +14,17 @@ delayed ACK (about 40 ms on Linux; uvicorn issue #3149).
 from __future__ import annotations
 
 import inspect
+import os
+import shutil
 import socket
 import sys
+import tempfile
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+from skillmatch.api.balance import ENV_BALANCE_DIR, ENV_WORKERS
 
 SPREAD_BY_KERNEL = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 """Whether each worker gets its own SO_REUSEPORT socket (Linux balances connections over those)."""
@@ -86,7 +91,11 @@ def _share_port(sock: socket.socket) -> None:
 
 
 def run_workers(app: str, workers: int, **options: Any) -> None:
-    """Serve the app factory `app` ("module:function") from `workers` processes, as `uvicorn.run` does."""
+    """Serve the app factory `app` ("module:function") from `workers` processes, as `uvicorn.run` does.
+
+    The workers share a directory of their connection counts (`skillmatch.api.balance`), named to them in the
+    environment they inherit.
+    """
     config = TcpConfig(app, factory=True, workers=workers, **options)
     server = uvicorn.Server(config=config)
     if SPREAD_BY_KERNEL and config.uds is None and config.fd is None:
@@ -99,6 +108,8 @@ def run_workers(app: str, workers: int, **options: Any) -> None:
         supervisor = Multiprocess(config, target=server.run, sockets=sockets)  # type: ignore[call-arg]
     else:
         supervisor = Multiprocess(config, sockets=sockets)
+    balance_dir = tempfile.mkdtemp(prefix="skillmatch-workers-")
+    os.environ.update({ENV_BALANCE_DIR: balance_dir, ENV_WORKERS: str(workers)})  # the workers spawn in run()
     try:
         supervisor.run()
     except KeyboardInterrupt:
@@ -106,6 +117,7 @@ def run_workers(app: str, workers: int, **options: Any) -> None:
     finally:
         for sock in sockets:
             sock.close()
+        shutil.rmtree(balance_dir, ignore_errors=True)
 
 
 __all__ = ["SPREAD_BY_KERNEL", "TcpConfig", "WorkerAddress", "listen_on", "run_workers"]
