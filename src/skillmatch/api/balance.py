@@ -90,16 +90,16 @@ class ConnectionBalancer:
         self._over = False
 
     @classmethod
-    def from_env(cls, on_count: Callable[[int], None] | None = None) -> ConnectionBalancer | None:
+    def from_env(cls) -> ConnectionBalancer | None:
         """The balancer of a worker of `skillmatch serve --workers N` (N > 1), None elsewhere."""
         directory, workers = os.environ.get(ENV_BALANCE_DIR), os.environ.get(ENV_WORKERS, "")
         if not directory or not workers.isdigit() or int(workers) < 2 or not Path(directory).is_dir():
             return None
-        return cls(WorkerLoads(Path(directory)), int(workers), on_count=on_count)
+        return cls(WorkerLoads(Path(directory)), int(workers))
 
     @property
     def connections(self) -> int:
-        """This worker's connections that were active at the last check."""
+        """This worker's connections that sent a request lately (the silent ones are dropped at each check)."""
         return len(self._seen)
 
     def close_after(self, connection: Hashable) -> bool:
