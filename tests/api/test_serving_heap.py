@@ -4,16 +4,43 @@ from __future__ import annotations
 import gc
 import time
 import weakref
+from collections.abc import Callable, Iterator
+
+import pytest
 
 from skillmatch.api import heap
-from skillmatch.api.heap import SlowCollections
+from skillmatch.api.heap import FrozenHeap
 from skillmatch.api.serving import EngineHolder
 from skillmatch.models.folder import promote
 
 from .conftest import add_version
 
 
-def test_a_swapped_in_engine_is_frozen_and_the_one_it_replaced_is_freed(models_dir, trained, tmp_path):
+@pytest.fixture
+def thawed() -> Iterator[None]:
+    """Whatever a test freezes is unfrozen after it (the other tests of this process collect normally)."""
+    yield
+    gc.unfreeze()
+
+
+def _frozen(obj: object) -> bool:
+    """Tracked by the collector but in none of its generations: in the permanent one."""
+    return gc.is_tracked(obj) and not any(o is obj for o in gc.get_objects())
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.itself = self
+
+
+def test_a_swapped_in_engine_is_frozen_and_the_one_it_replaced_is_freed(models_dir, trained, tmp_path, thawed):
     holder = EngineHolder.open(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", None)
     try:
         first = holder.current
@@ -28,44 +55,62 @@ def test_a_swapped_in_engine_is_frozen_and_the_one_it_replaced_is_freed(models_d
         assert gone() is None  # unfrozen and collected, not kept in the permanent generation forever
     finally:
         holder.close()
-        gc.unfreeze()
 
 
-def _long_lived_objects() -> list:
-    """Enough objects that a full collection walking them takes tens of milliseconds."""
-    return [[i] for i in range(1_500_000)]
-
-
-def test_a_slow_full_collection_is_noticed_once():
-    slow = SlowCollections(slow_s=0.005)
-    kept = _long_lived_objects()
-    slow.install()
+def test_keeping_up_freezes_what_arrived_without_a_full_collection(thawed):
+    frozen_heap = FrozenHeap()
+    frozen_heap.settle()
+    arrived = [[i] for i in range(10_000)]  # as remembered tickets would
+    generations: list[int] = []
+    record = lambda phase, info: generations.append(info["generation"]) if phase == "start" else None  # noqa: E731
+    gc.callbacks.append(record)
     try:
-        gc.collect()
-        assert slow.take()
-        assert not slow.take()
+        assert frozen_heap.keep_up() == "froze"
     finally:
-        slow.remove()
-    assert slow not in gc.callbacks
-    del kept
+        gc.callbacks.remove(record)
+    assert _frozen(arrived) and _frozen(arrived[-1])
+    assert 2 not in generations  # a full collection would walk every object not frozen yet
 
 
-def test_the_server_freezes_again_what_made_full_collections_slow(models_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(heap, "SLOW_COLLECTION_S", 0.01)  # walking the objects below takes 50-100 ms
+def test_a_large_cache_of_plain_values_stays_frozen_when_it_grows(thawed):
+    """A full collection would stop tracking such a dict, and its next insert would make it young again, to be
+    walked entry by entry by the next young collections."""
+    frozen_heap = FrozenHeap()
+    frozen_heap.settle()
+    cache = {("key", i): (i, float(i)) for i in range(50_000)}
+    frozen_heap.keep_up()
+    assert _frozen(cache)
+    cache[("key", -1)] = (-1, float(len(cache)))
+    assert not any(o is cache for o in gc.get_objects(generation=0))
+
+
+def test_the_heap_is_settled_anew_once_peak_memory_grew_past_the_bound(monkeypatch, thawed):
+    peak = [1_000]
+    monkeypatch.setattr(heap, "peak_memory", lambda: peak[0])
+    frozen_heap = FrozenHeap(growth=1.5)
+    assert frozen_heap.keep_up() == "settled"  # never settled before
+    assert frozen_heap.settled_peak == 1_000
+    garbage = _Cycle()
+    gone = weakref.ref(garbage)
+    peak[0] = 1_400
+    assert frozen_heap.keep_up() == "froze"
+    del garbage  # frozen, then unreachable: no collection visits it while it stays frozen
+    gc.collect()
+    assert gone() is not None
+    peak[0] = 1_600
+    assert frozen_heap.keep_up() == "settled"
+    assert frozen_heap.settled_peak == 1_600
+    assert gone() is None
+
+
+def test_the_server_freezes_new_objects_between_requests_only(models_dir, tmp_path, thawed):
     holder = EngineHolder.open(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", None)
-    settled = []
-    settle = holder._settle_heap
-    holder._settle_heap = lambda: (settle(), settled.append(gc.get_freeze_count()))  # this holder's settling
-    kept = _long_lived_objects()  # as a rebuilt history index would be
     holder.start(0.05)
     try:
-        gc.collect()  # slow: `kept` is not frozen
-        deadline = time.monotonic() + 20
-        while not settled and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert settled and settled[0] >= len(kept)  # frozen now
-        time.sleep(0.5)
-        assert len(settled) == 1  # its own slow collection is no reason to settle again
+        with holder.use():  # a request is being served: what it builds is not frozen meanwhile
+            built = [[i] for i in range(1_000)]
+            time.sleep(0.5)
+            assert not _frozen(built)
+        assert _eventually(lambda: _frozen(built))
     finally:
         holder.close()
-        gc.unfreeze()

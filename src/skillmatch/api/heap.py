@@ -1,21 +1,30 @@
 """Keep a server's long-lived objects (models, live history and its index) out of the garbage collector's way.
 
 A full collection walks every object the models and the history hold (58 ms with a 30-day model, 115 ms
-with one trained on 1M interactions) inside whichever request triggers it: 1,500 assign rounds saw
-three, up to 134 ms each. `settle_heap` collects once and freezes what is alive (a frozen object is never
-visited again); with the engine warmed up first (`Engine.warm_up`) the same rounds saw seven full
-collections of 1.4 ms in all. Objects built later (the history index is rebuilt as outcomes accumulate)
-make full collections slow again; `SlowCollections` notices that, and the server settles the heap anew.
+with one trained on 1M interactions, about 200 ms in a worker that has served for a while) inside
+whichever request triggers it. `settle_heap` collects once and freezes what is alive: a frozen object is
+never visited again.
+
+Objects keep arriving after that: remembered tickets and pair scores, a rebuilt history index. Left
+alone they made a full collection of 25 ms about half a minute into a claim stream, and settling anew
+then (the earlier design) walked the whole heap again: a 200 ms stall. `FrozenHeap.keep_up`, called
+every second or so between requests, instead freezes what survived since its last call
+(`freeze_survivors`), at the cost of a young collection. A frozen object that later becomes part of an
+unreachable cycle is freed only by a settle, so the heap is settled anew when a model is swapped in,
+and when the process's peak memory has grown by half since the last settle (the bound on what such
+objects can hold).
 """
 from __future__ import annotations
 
 import gc
-import threading
-import time
-from typing import Any
 
-SLOW_COLLECTION_S = 0.02
-"""A full collection slower than this means long-lived objects are no longer frozen."""
+try:
+    import resource
+except ImportError:  # Windows: no peak-memory reading, settled only when a model is swapped in
+    resource = None  # type: ignore[assignment]
+
+SETTLE_GROWTH = 1.5
+"""Settle anew once the process's peak memory is this many times what it was at the last settle."""
 
 
 def settle_heap() -> None:
@@ -25,35 +34,44 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-class SlowCollections:
-    """A `gc.callbacks` entry that remembers a full collection slower than `SLOW_COLLECTION_S`, until `take`n."""
+def freeze_survivors() -> None:
+    """Collect the young generations, then freeze what is left: this costs a young collection.
 
-    def __init__(self, slow_s: float | None = None) -> None:
-        self.slow_s = slow_s if slow_s is not None else SLOW_COLLECTION_S
-        self._started: float | None = None
-        self._seen = threading.Event()
-
-    def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        if info.get("generation") != 2:
-            return
-        if phase == "start":
-            self._started = time.perf_counter()
-        elif self._started is not None and time.perf_counter() - self._started > self.slow_s:
-            self._seen.set()
-
-    def take(self) -> bool:
-        """Whether a slow full collection happened since the last call."""
-        seen = self._seen.is_set()
-        self._seen.clear()
-        return seen
-
-    def install(self) -> None:
-        if self not in gc.callbacks:
-            gc.callbacks.append(self)
-
-    def remove(self) -> None:
-        if self in gc.callbacks:
-            gc.callbacks.remove(self)
+    Not a full collection: that walks only the objects not frozen yet too, but it also makes CPython stop
+    tracking every large cache dict holding only numbers, strings and tuples (see `gc.is_tracked`); the next
+    insert tracks it again as a new object, and each young collection then walks all its entries once more.
+    Cycles that became garbage after reaching the old generation are frozen too; a serving worker makes
+    none (measured), and the growth bound of `FrozenHeap` settles them if that changes.
+    """
+    gc.collect(1)
+    gc.freeze()
 
 
-__all__ = ["SLOW_COLLECTION_S", "SlowCollections", "settle_heap"]
+def peak_memory() -> int:
+    """The process's peak resident memory so far, in the platform's unit (0 where it cannot be read)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss if resource is not None else 0
+
+
+class FrozenHeap:
+    """A server's frozen heap: settled when a model is swapped in, kept up between requests."""
+
+    def __init__(self, growth: float | None = None) -> None:
+        self.growth = growth if growth is not None else SETTLE_GROWTH
+        self.settled_peak: int | None = None
+
+    def settle(self) -> None:
+        """Settle the whole heap (`settle_heap`): a walk of every object, for when a model was swapped in."""
+        settle_heap()
+        self.settled_peak = peak_memory()
+
+    def keep_up(self) -> str:
+        """Freeze what arrived since the last call, or settle anew once peak memory grew past the bound; says
+        which ("froze" or "settled"); a heap never settled is settled first. Call it while no request is being served."""
+        if self.settled_peak is None or peak_memory() > self.growth * self.settled_peak:
+            self.settle()
+            return "settled"
+        freeze_survivors()
+        return "froze"
+
+
+__all__ = ["SETTLE_GROWTH", "FrozenHeap", "freeze_survivors", "peak_memory", "settle_heap"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from skillmatch.api.heap import SlowCollections, settle_heap
+from skillmatch.api.heap import FrozenHeap
 from skillmatch.config import PolicyConfig, load_policy_config
 from skillmatch.engine import Engine
 from skillmatch.errors import SkillmatchError
@@ -47,7 +47,7 @@ class EngineHolder:
         self._swap = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._slow_collections = SlowCollections()
+        self._heap = FrozenHeap()
         if engine is not None:
             self._current = Loaded(engine, engine_path or self._target() or self.models_dir,
                                    datetime.now(timezone.utc), threading.Lock())
@@ -120,37 +120,33 @@ class EngineHolder:
                 return False
             previous = self.version
             self._current = Loaded(engine, target, datetime.now(timezone.utc), threading.Lock())
-            self._settle_heap()
+            self._heap.settle()
             self.last_error = None
             log.info("serving model %s (was %s) from %s", engine.model_version, previous, target)
             return True
-
-    def _settle_heap(self) -> None:
-        settle_heap()
-        self._slow_collections.take()  # the settling collection itself was slow: no reason to settle again
 
     def _serves(self, target: Path) -> bool:
         loaded = self._current
         return loaded is not None and loaded.path == target
 
     def start(self, interval_s: float) -> None:
-        """Watch `models_dir` for a newly promoted version every `interval_s` seconds (and settle the heap again
-        when full collections got slow: see `skillmatch.api.heap`)."""
+        """Watch `models_dir` for a newly promoted version every `interval_s` seconds (and keep the frozen heap
+        up in between: see `skillmatch.api.heap`)."""
         if self._thread is not None:
             return
         self._stop.clear()
-        self._slow_collections.install()
 
         def watch() -> None:
             while not self._stop.wait(interval_s):
-                if not self.refresh() and self._slow_collections.take():
-                    self._settle_heap()  # objects built since the last settle made full collections slow again
+                if not self.refresh():
+                    with self.use():  # between requests: no request's objects get frozen
+                        if self._heap.keep_up() == "settled":
+                            log.info("settled the heap again (first watch, or peak memory grew by half)")
 
         self._thread = threading.Thread(target=watch, name="skillmatch-model-watch", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._slow_collections.remove()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
