@@ -37,8 +37,8 @@ def settle_heap() -> None:
 def freeze_survivors() -> None:
     """Collect the young generations, then freeze what is left: this costs a young collection.
 
-    Not a full collection: that walks only the objects not frozen yet too, but it also makes CPython stop
-    tracking every large cache dict holding only numbers, strings and tuples (see `gc.is_tracked`); the next
+    Not a full collection, which would also walk only the objects not frozen yet, but makes CPython stop
+    tracking every large cache dict holding only numbers, strings and tuples (see `gc.is_tracked`): the next
     insert tracks it again as a new object, and each young collection then walks all its entries once more.
     Cycles that became garbage after reaching the old generation are frozen too; a serving worker makes
     none (measured), and the growth bound of `FrozenHeap` settles them if that changes.
@@ -65,8 +65,8 @@ class FrozenHeap:
         self.settled_peak = peak_memory()
 
     def keep_up(self) -> str:
-        """Freeze what arrived since the last call, or settle anew once peak memory grew past the bound; says
-        which ("froze" or "settled"); a heap never settled is settled first. Call it while no request is being served."""
+        """Freeze what arrived since the last call, or settle anew once peak memory grew past the bound (or when
+        never settled); says which, "froze" or "settled". Call it while no request is being served."""
         if self.settled_peak is None or peak_memory() > self.growth * self.settled_peak:
             self.settle()
             return "settled"
