@@ -15,7 +15,7 @@ Three phases, each bounded by --seconds:
 Prints req/s, p50 and p99, the in-process `Engine.assign` / `Engine.next` p50 and p99 of the same
 payloads, and the ratio of the medians. The client is one thread driving HTTP/1.1 keep-alive
 connections through non-blocking sockets (`load_client.py`), so that it takes little of the 2 cores it
-shares with the server (about 0.1 ms of CPU per claim; a thread per connection took 0.3-0.4 ms and
+shares with the server (about 0.15 ms of CPU per claim; a thread per connection took 0.3-0.4 ms and
 its threads queued for the GIL, which was counted as server latency). Decisions are not
 committed (`commit: false`) so that the figures are routing, not disk flushes; pass --commit to include
 the ledger writes.

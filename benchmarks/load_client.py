@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 RECV_BYTES = 1 << 16
+ANSWER_TIMEOUT_S = 30.0
+"""A run stops with TimeoutError when requests are in flight and nothing arrives for this long."""
 
 
 @dataclass
@@ -79,41 +81,61 @@ class LoadClient:
                     issued += 1
             while waiting and self._free:
                 number, due = waiting.popleft()
-                self._send(self._free.popleft(), bodies(number), due)
+                connection = self._free.popleft()
                 in_flight += 1
+                if self._send(connection, bodies(number), due) is False:  # the connection broke: a failure
+                    latencies.append(time.perf_counter() - due)
+                    failures += 1
+                    in_flight -= 1
+                    connection.busy = False
+                    self._free.append(self._open())
             more_due = rate is not None and started + issued / rate < stop
             if not in_flight and not waiting and not more_due and (rate or now >= stop):
                 break
-            timeout = max(0.0, started + issued / rate - time.perf_counter()) if more_due else None
-            for key, events in self._selector.select(timeout):
+            timeout = ANSWER_TIMEOUT_S
+            if more_due:
+                timeout = min(timeout, max(0.0, started + issued / rate - time.perf_counter()))
+            events = self._selector.select(timeout)
+            if not events and in_flight and not more_due:
+                raise TimeoutError(f"{in_flight} requests got no answer within {ANSWER_TIMEOUT_S:.0f} s")
+            for key, mask in events:
                 connection = key.data
-                if events & selectors.EVENT_WRITE:
-                    self._write(connection)
-                if events & selectors.EVENT_READ:
+                answered = self._write(connection) if mask & selectors.EVENT_WRITE else None
+                if answered is None and mask & selectors.EVENT_READ:
                     answered = self._read(connection)
-                    if answered is None:
-                        continue
-                    latencies.append(time.perf_counter() - connection.due)
-                    failures += not answered
-                    in_flight -= 1
-                    connection.busy = False
-                    self._free.append(connection if connection.sock.fileno() >= 0 else self._open())
+                if answered is None:
+                    continue
+                latencies.append(time.perf_counter() - connection.due)
+                failures += not answered
+                in_flight -= 1
+                connection.busy = False
+                self._free.append(connection if connection.sock.fileno() >= 0 else self._open())
         return latencies, failures, time.perf_counter() - started
 
-    def _send(self, connection: _Connection, body: bytes, due: float) -> None:
+    def _send(self, connection: _Connection, body: bytes, due: float) -> bool | None:
+        """Start writing a request; False when the connection broke (see `_write`)."""
         connection.due, connection.busy = due, True
         connection.received.clear()
         connection.out = memoryview(self._head + str(len(body)).encode() + b"\r\n\r\n" + body)
-        self._write(connection)
+        return self._write(connection)
 
-    def _write(self, connection: _Connection) -> None:
+    def _write(self, connection: _Connection) -> bool | None:
+        """Write what the socket takes of the request; None, or False when the connection broke (it is closed)."""
         try:
             written = connection.sock.send(connection.out)
         except BlockingIOError:
             written = 0
+        except OSError:
+            self._drop(connection)
+            return False
         connection.out = connection.out[written:]
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if len(connection.out) else 0)
         self._selector.modify(connection.sock, events, connection)
+        return None
+
+    def _drop(self, connection: _Connection) -> None:
+        self._selector.unregister(connection.sock)
+        connection.sock.close()
 
     def _read(self, connection: _Connection) -> bool | None:
         """None while the answer is incomplete; then whether it was a 200. A connection the server closed is
@@ -125,8 +147,7 @@ class LoadClient:
         except OSError:
             chunk = b""
         if not chunk:
-            self._selector.unregister(connection.sock)
-            connection.sock.close()
+            self._drop(connection)
             if not connection.busy:  # an idle connection the server let go: replace it
                 self._free.remove(connection)
                 self._free.append(self._open())
@@ -141,6 +162,5 @@ class LoadClient:
         if len(connection.received) < end + 4 + length:
             return None
         if any(line.replace(" ", "") == "connection:close" for line in head[1:]):
-            self._selector.unregister(connection.sock)
-            connection.sock.close()
+            self._drop(connection)
         return head[0].split(" ", 2)[1] == "200"

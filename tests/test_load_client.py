@@ -14,7 +14,8 @@ from load_client import LoadClient  # noqa: E402
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Echoes the body's length; every 5th request gets a 500, every 7th is answered with Connection: close."""
+    """Echoes the body's length; every 5th request gets a 500, every 7th is answered with Connection: close,
+    every 11th gets no answer: its connection is dropped."""
 
     protocol_version = "HTTP/1.1"
     seen: list[bytes] = []
@@ -23,6 +24,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["content-length"]))
         _Handler.seen.append(body)
         n = len(_Handler.seen)
+        if n % 11 == 0:
+            self.close_connection = True
+            return
         answer = str(len(body)).encode()
         self.send_response(500 if n % 5 == 0 else 200)
         self.send_header("content-length", str(len(answer)))
@@ -48,7 +52,7 @@ def server() -> Iterator[ThreadingHTTPServer]:
 
 
 @pytest.mark.parametrize("rate", [None, 200.0])
-def test_every_request_is_answered_once_and_failures_are_counted(server: ThreadingHTTPServer,
+def test_each_request_counts_once_and_refusals_and_dropped_connections_are_failures(server: ThreadingHTTPServer,
                                                                  rate: float | None) -> None:
     client = LoadClient("127.0.0.1", server.server_address[1], "/echo", connections=3)
     try:
@@ -58,7 +62,8 @@ def test_every_request_is_answered_once_and_failures_are_counted(server: Threadi
     bodies = _Handler.seen
     assert len(latencies) == len(bodies) > 10
     assert sorted(len(b) for b in bodies) == list(range(1000, 1000 + len(bodies)))  # request i got bodies(i)
-    assert failures == len(bodies) // 5  # the 500s, and none for the connections the server closed
+    # the 500s and the dropped connections, none for the connections closed after an answer
+    assert failures == sum(1 for n in range(1, len(bodies) + 1) if n % 5 == 0 or n % 11 == 0)
     assert all(latency >= 0 for latency in latencies) and elapsed >= 0.5
     if rate:
         assert len(bodies) == int(0.5 * rate)  # open loop: exactly the requests that fell due
