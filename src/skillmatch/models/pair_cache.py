@@ -158,10 +158,8 @@ class PairScoreCache:
         if self._filled + len(keys) > self.max_pairs:
             self._slot, self._filled = _kernels()["table"](), 0
         start = self._filled
-        if start + len(keys) > len(self._values):
-            grown = np.empty((max(2 * len(self._values), start + len(keys)), self.width))
-            grown[:start] = self._values[:start]
-            self._values = grown
+        if start + len(keys) > len(self._values):  # start is 0 here: one call brought more than max_pairs pairs
+            self._values = np.empty((start + len(keys), self.width))
         self._values[start:start + len(keys)] = values.T
         self._filled = start + len(keys)
         _kernels()["insert"](self._slot, keys, np.arange(start, start + len(keys), dtype=np.int64))
