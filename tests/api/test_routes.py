@@ -5,6 +5,7 @@ import json
 import logging
 import re
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -247,6 +248,50 @@ def test_a_broken_promoted_folder_keeps_the_old_version_serving(client, models_d
     assert not client.app.state.holder.refresh()
     assert client.post("/v1/assign", json=round_body).json()["model_version"] == old
     assert "cannot load the model" in (client.app.state.holder.last_error or "")
+
+
+def test_a_model_failing_to_load_in_any_way_keeps_the_old_version_serving(client, models_dir, trained, round_body,
+                                                                         monkeypatch):
+    from skillmatch.engine import Engine
+    from skillmatch.models.folder import promote
+
+    old = client.get("/v1/model").json()["model_version"]
+    add_version(models_dir, trained[0], "v2")
+    promote(models_dir, "v2")
+    def blows_up(self: Engine) -> None:
+        raise RuntimeError("a kernel blew up")
+
+    monkeypatch.setattr(Engine, "warm_up", blows_up)
+    assert not client.app.state.holder.refresh()
+    assert client.post("/v1/assign", json=round_body).json()["model_version"] == old
+    assert "a kernel blew up" in (client.app.state.holder.last_error or "")
+
+
+def test_the_model_watcher_outlives_an_unexpected_error(models_dir, trained, tmp_path, monkeypatch):
+    from skillmatch.api.serving import EngineHolder
+    from skillmatch.models.folder import promote
+
+    holder = EngineHolder.open(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", None)
+    ticks = []
+
+    def failing_tick() -> str:
+        ticks.append(1)
+        raise RuntimeError("keeping the heap up failed")
+
+    monkeypatch.setattr(holder._heap, "keep_up", failing_tick)
+    holder.start(0.05)
+    try:
+        deadline = time.monotonic() + 20
+        while len(ticks) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(ticks) >= 2  # the watcher went on after the first error
+        new = add_version(models_dir, trained[0], "v2")
+        promote(models_dir, "v2")
+        while holder.version != new and time.monotonic() < deadline + 20:
+            time.sleep(0.05)
+        assert holder.version == new
+    finally:
+        holder.close()
 
 
 def test_metrics_count_requests_assignments_and_the_model(client, round_body):

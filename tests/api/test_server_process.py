@@ -107,7 +107,7 @@ def test_two_servers_sharing_postgresql_act_as_one(models_dir, postgres_schema_u
 
 def test_a_promote_during_a_steady_request_stream_fails_no_request(models_dir, trained, tmp_path, round_body):
     new_version = add_version(models_dir, trained[0], "v2")
-    with serving(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}") as client:
+    with serving(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", log=tmp_path / "server.log") as client:
         old_version = client.get("/v1/model").json()["model_version"]
         statuses: list[int] = []
         versions: list[str] = []  # in the order answers arrived, all streams
@@ -138,7 +138,10 @@ def test_a_promote_during_a_steady_request_stream_fails_no_request(models_dir, t
         for w in workers:
             w.join()
     assert statuses and set(statuses) == {200}, f"failed requests: {[s for s in statuses if s != 200]}"
-    assert versions[0] == old_version and versions[-1] == new_version
+    # the server's own lines (not its access log), to tell why if it kept answering with the old version
+    server_log = "\n".join(line for line in (tmp_path / "server.log").read_text().splitlines()
+                           if '"route"' not in line)
+    assert versions[0] == old_version and versions[-1] == new_version, server_log[-4000:]
     for answered in per_stream:  # a request sent after a new-version answer is answered by the new version
         assert old_version not in answered[answered.index(new_version):]
     # only requests in flight when the first new answer came (one per other stream) answer with the old one

@@ -113,9 +113,10 @@ class EngineHolder:
                 model, metadata = read_model_folder(target)
                 engine = Engine(model, metadata, self.ledger, self.policy)
                 engine.warm_up()
-            except (SkillmatchError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever a promoted folder does, the serving model stays
                 if self.last_error != str(exc):
-                    log.error("cannot load the model at %s, still serving %s: %s", target, self.version, exc)
+                    log.error("cannot load the model at %s, still serving %s: %s", target, self.version, exc,
+                              exc_info=not isinstance(exc, (SkillmatchError, OSError)))
                 self.last_error = str(exc)
                 return False
             previous = self.version
@@ -138,13 +139,20 @@ class EngineHolder:
 
         def watch() -> None:
             while not self._stop.wait(interval_s):
-                if not self.refresh():
-                    with self.use():  # between requests: no request's objects get frozen
-                        if self._heap.keep_up() == "settled":
-                            log.info("settled the heap again (first watch, or peak memory grew by half)")
+                try:
+                    self._watch_once()
+                except Exception:  # noqa: BLE001 - a watcher that died would never load a promoted model again
+                    log.exception("model watcher: unexpected error, still serving %s; watching on", self.version)
 
         self._thread = threading.Thread(target=watch, name="skillmatch-model-watch", daemon=True)
         self._thread.start()
+
+    def _watch_once(self) -> None:
+        """One tick of the watcher: swap in a newly promoted version, else keep the frozen heap up."""
+        if not self.refresh():
+            with self.use():  # between requests: no request's objects get frozen
+                if self._heap.keep_up() == "settled":
+                    log.info("settled the heap again (first watch, or peak memory grew by half)")
 
     def stop(self) -> None:
         self._stop.set()
