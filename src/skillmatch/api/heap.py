@@ -37,9 +37,9 @@ def settle_heap() -> None:
 def freeze_survivors() -> None:
     """Collect the young generations, then freeze what is left: this costs a young collection.
 
-    Not a full collection, which would also walk only the objects not frozen yet, but makes CPython stop
-    tracking every large cache dict holding only numbers, strings and tuples (see `gc.is_tracked`): the next
-    insert tracks it again as a new object, and each young collection then walks all its entries once more.
+    Why not a full collection: it too would walk only the objects not frozen yet, but it makes CPython stop
+    tracking every large cache dict that holds only numbers, strings and tuples (see `gc.is_tracked`); the
+    next insert tracks that dict again as a new object, and each young collection then walks all its entries.
     Cycles that became garbage after reaching the old generation are frozen too; a serving worker makes
     none (measured), and the growth bound of `FrozenHeap` settles them if that changes.
     """
