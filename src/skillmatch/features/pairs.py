@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from skillmatch.errors import InputError
+from skillmatch.features.categories import with_categories
 from skillmatch.features.history import PairStats
 from skillmatch.features.roster import Roster
 from skillmatch.logs.schema import DEFAULT_LANGUAGE, DEFAULT_PRIORITY
@@ -59,7 +60,7 @@ class PairFeatureBuilder:
             default = DEFAULT_LANGUAGE if column == "language" else None
             values = tickets[column].astype(object) if column in tickets.columns else pd.Series([default] * n)
             values = values.where(pd.notna(values), default)
-            out[column] = pd.Categorical(np.asarray(values, dtype=object), categories=self.vocab_[column])
+            out[column] = with_categories(np.asarray(values, dtype=object), self.vocab_[column])
         out["priority"] = _numeric(tickets, "priority", DEFAULT_PRIORITY)
         out["sentiment"] = _numeric(tickets, "sentiment", np.nan)
         created = posix_seconds(tickets["created_at"]) if "created_at" in tickets.columns else np.asarray(time_s, float)

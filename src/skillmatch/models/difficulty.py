@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from skillmatch.config import LightGBMParams
+from skillmatch.features.categories import with_categories
 from skillmatch.models import factored as factored_scoring
 from skillmatch.models.factored import Forest, Unsupported
 
@@ -78,7 +79,7 @@ class DifficultyModel:
         if not self.agent_effects:
             return tickets
         X = tickets.copy()
-        X[AGENT_COLUMN] = pd.Categorical(np.asarray(agent, dtype=object), categories=self.agents_)
+        X[AGENT_COLUMN] = with_categories(np.asarray(agent, dtype=object), self.agents_)
         return X
 
     def reference(self, tickets: pd.DataFrame) -> pd.DataFrame:
