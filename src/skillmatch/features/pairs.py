@@ -60,7 +60,7 @@ class PairFeatureBuilder:
             default = DEFAULT_LANGUAGE if column == "language" else None
             values = tickets[column].astype(object) if column in tickets.columns else pd.Series([default] * n)
             values = values.where(pd.notna(values), default)
-            out[column] = with_categories(np.asarray(values, dtype=object), self.vocab_[column])
+            out[column] = with_categories(values, self.vocab_[column])
         out["priority"] = _numeric(tickets, "priority", DEFAULT_PRIORITY)
         out["sentiment"] = _numeric(tickets, "sentiment", np.nan)
         created = posix_seconds(tickets["created_at"]) if "created_at" in tickets.columns else np.asarray(time_s, float)

@@ -79,7 +79,7 @@ class DifficultyModel:
         if not self.agent_effects:
             return tickets
         X = tickets.copy()
-        X[AGENT_COLUMN] = with_categories(np.asarray(agent, dtype=object), self.agents_)
+        X[AGENT_COLUMN] = with_categories(agent, self.agents_)
         return X
 
     def reference(self, tickets: pd.DataFrame) -> pd.DataFrame:
