@@ -113,3 +113,69 @@ def test_rounds_of_a_moving_queue_equal_the_reference_path(trained, two_weeks):
             np.testing.assert_array_equal(got.pairs[key], expected[key].to_numpy(), err_msg=f"{key} at {shift}")
     caches = model.agent_fit.__dict__["_pair_caches"]
     assert sum(len(c) for c in caches.values()) > 0
+
+
+def test_an_agent_row_falls_on_the_same_side_of_every_split_until_its_horizon(forest):
+    """Rows moving with time (some columns drift, a moving categorical value lasts no time) reach the same
+    leaves anywhere before their horizon, and most reach other leaves just after it: the horizon is tight."""
+    columns = list(range(forest.n_features))
+    right_columns = columns[SPLIT_AT:]
+    cache = PairScoreCache(forest, columns[:SPLIT_AT], right_columns)
+    rng = np.random.default_rng(21)
+    right = _hard_rows(forest, 400, seed=9)[:, SPLIT_AT:]
+    drift = np.where(rng.random(right.shape) < 0.4, rng.choice([1e-5, 1 / 86400.0, 0.3], right.shape), 0.0)
+    horizon = cache.class_horizons(right, drift)
+    categorical = right_columns.index(4)
+    assert np.all(horizon[(drift[:, categorical] > 0) & ~np.isnan(right[:, categorical])] == 0.0)
+    before = cache.forest.masks(right, right_columns)
+    finite = np.isfinite(horizon) & (horizon > 0)
+    assert finite.sum() > 50 and np.isinf(horizon).sum() > 0
+    for share in (0.0, 0.5, 1 - 1e-6):
+        elapsed = np.full(len(horizon), 1e9)
+        elapsed[np.isfinite(horizon)] = horizon[np.isfinite(horizon)] * share
+        moved = np.where(drift > 0, right + drift * elapsed[:, None], right)
+        np.testing.assert_array_equal(forest.masks(moved, right_columns), before, err_msg=f"at {share} of the horizon")
+    past = np.where(drift[finite] > 0, right[finite] + drift[finite] * (horizon[finite] * (1 + 1e-6) + 1e-3)[:, None],
+                    right[finite])
+    changed = np.any(forest.masks(past, right_columns) != before[:, finite], axis=0)
+    assert changed.mean() > 0.5
+
+
+def test_agent_rows_kept_across_a_stream_equal_fresh_ones(trained, two_weeks, monkeypatch):
+    """A stream of rounds with the same agents at moments from a second to weeks apart: agent rows are kept
+    while their horizon lasts and computed again after it or once outcomes arrive, and every round equals
+    predict_pairs of that round."""
+    model = read_model_folder(trained[0])[0]
+    computed: list[int] = []
+    rows_of = type(model)._agent_rows
+    monkeypatch.setattr(type(model), "_agent_rows", lambda self, *a: computed.append(len(a[3])) or rows_of(self, *a))
+    interactions = two_weeks[0].interactions
+    start = pd.to_datetime(interactions["created_at"], utc=True).max() + pd.Timedelta(hours=1)
+    pool = _round_tickets(model, interactions, 30, start, seed=6)
+    profiles = _profiles(model, 8, 1)
+    ids = np.array([p.agent_id for p in profiles], dtype=object)
+    frame = pd.DataFrame([t.model_dump() for t in pool])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    columns = {name: [t.model_dump().get(name) for t in pool]
+               for name in ("topic", "language", "channel", "customer_tier", "priority", "sentiment",
+                            "customer_id", "message_words")}
+    pair_t, pair_a = np.nonzero(np.ones((len(pool), len(profiles)), dtype=bool))
+    offsets = np.concatenate([[0.0], np.cumsum(np.geomspace(1.0, 40 * 86400.0, 40))])
+    for step, offset in enumerate(offsets):
+        if step == 30:  # outcomes arrive: every row is computed again from the new history
+            recent = model.history
+            last = len(recent) - 40
+            model.append_history(type(recent)(*(getattr(recent, f)[last:] for f in
+                                                ("agent", "topic", "customer", "closed_s", "resolved", "resid_resolve",
+                                                 "resid_log_handle"))))
+            computed.clear()
+        now_s = start.timestamp() + offset
+        expected = model.predict_pairs(frame, pair_t, ids[pair_a], np.full(len(pool), now_s), roster=Roster(profiles))
+        got = model.predict_round(columns, posix_seconds(frame["created_at"]), profiles, pair_t, pair_a, now_s)
+        for key in ("p_resolve", "handle_time_s", "csat"):
+            np.testing.assert_array_equal(got.pairs[key], expected[key].to_numpy(), err_msg=f"{key} at step {step}")
+        if step == 0:
+            every_row = computed[0]
+        if step == 30:
+            assert computed == [every_row]
+    assert 0 < sum(computed) < every_row * (len(offsets) - 30)  # after the outcomes: some rows kept, some aged

@@ -192,6 +192,10 @@ class HistoryIndex(_PairStatsQueries):
         n, sums, last = self._agent_topic.query(_keys(agent, topic), time_s)
         return n, sums, np.where(last >= 0, self.history.closed_s[np.maximum(last, 0)], np.nan)
 
+    def settled_at(self, time_s: float) -> bool:
+        """Whether every answer at `time_s` or later is the same as at `time_s` (all outcomes closed before it)."""
+        return float(time_s) >= self._last_closed + 1.0
+
     def _after_everything(self, time_s: np.ndarray) -> bool:
         """Every query comes after the last outcome closed: its answer no longer depends on its time.
 
@@ -338,6 +342,10 @@ class LayeredHistoryIndex(_PairStatsQueries):
         if len(recent) > max(MERGE_AT_ROWS, MERGE_AT_SHARE * len(self.base.history)):
             return HistoryIndex(history)
         return LayeredHistoryIndex(self.base, recent, history)
+
+    def settled_at(self, time_s: float) -> bool:
+        """See `HistoryIndex.settled_at`."""
+        return self.base.settled_at(time_s) and self.side.settled_at(time_s)
 
     def agent_topic(self, agent: np.ndarray, topic: np.ndarray,
                     time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

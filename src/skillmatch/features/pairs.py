@@ -179,6 +179,15 @@ class PairFeatureBuilder:
             "customer_last_resolved": stats.ac_last_resolved,
         }
 
+    @staticmethod
+    def agent_feature_drift(features: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per row of `agent_features`, how fast each feature grows with `time_s` (per second) while the
+        history stays as it is: tenure and the days since the topic grow by a day a day (until the latter
+        saturates at NEVER_DAYS); every other feature stands still (0)."""
+        tenure, since = features["tenure_days"], features["topic_days_since"]
+        return {"tenure_days": np.where(np.isnan(tenure), 0.0, 1.0 / DAY_S),
+                "topic_days_since": np.where(np.isnan(since) | (since >= NEVER_DAYS), 0.0, 1.0 / DAY_S)}
+
 
 AGENT_FEATURES = ("declared_skill", "speaks_language", "n_languages", "capacity", "tenure_days", "topic_n_log",
                   "topic_rate", "topic_skill", "topic_speed", "topic_days_since", "topic_share", "agent_n_log",

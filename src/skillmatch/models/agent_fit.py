@@ -66,7 +66,7 @@ class AgentFitModel:
 
     def predict_sides(self, left: np.ndarray, left_names: Sequence[str], left_row: np.ndarray, right: np.ndarray,
                       right_names: Sequence[str], right_row: np.ndarray, factored: bool = True,
-                      left_ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                      left_ids: np.ndarray | None = None, right_ids: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """`predict` for pairs given as two sides: pair i is row `left_row[i]` of `left` with row `right_row[i]` of `right`.
 
         Each side holds some of the features as LightGBM reads them (columns named by `*_names`); together
@@ -74,11 +74,10 @@ class AgentFitModel:
         once per side row and a pair costs one look-up per tree (see `skillmatch.models.factored`);
         otherwise the pair rows are assembled and given to LightGBM. Same values either way (tested).
         With `left_ids` (an id per left row that stands for its values across calls, -1 for none) the
-        scores of pairs seen before are reused (`skillmatch.models.pair_cache`), again the same values.
+        scores of pairs seen before are reused (`skillmatch.models.pair_cache`), again the same values;
+        `right_ids` likewise for right rows (it needs `left_ids`).
         """
-        position = {name: j for j, name in enumerate(self.features_)}
-        left_columns = [position[n] for n in left_names]
-        right_columns = [position[n] for n in right_names]
+        left_columns, right_columns = self._columns(left_names), self._columns(right_names)
         forest = self._forest() if factored else None
         if forest is None:
             matrix = np.empty((len(left_row), len(self.features_)))
@@ -89,12 +88,31 @@ class AgentFitModel:
             predicted = self._predictions(scores)
         elif left_ids is not None:  # kept with their calibration and transforms applied
             predicted = self._pair_cache(forest, left_columns, right_columns).predict(left, left_ids, left_row, right,
-                                                                                      right_row)
+                                                                                      right_row, right_ids)
         else:
             forest.check_sides(left_columns, right_columns)
             predicted = self._predictions(forest.predict(forest.masks(left, left_columns), left_row,
                                                          forest.masks(right, right_columns), right_row))
         return dict(zip(PREDICTIONS, predicted))
+
+    def scores_factored(self) -> bool:
+        """Whether `predict_sides(..., factored=True)` scores the models factored here (numba, a supported forest)."""
+        return self._forest() is not None
+
+    def class_horizons(self, left_names: Sequence[str], right: np.ndarray, right_names: Sequence[str],
+                       drift: np.ndarray) -> np.ndarray:
+        """Per right row of a factored `predict_sides` with ids, how many seconds it scores every pair as it does
+        now while its features move by `drift` per second (see `PairScoreCache.class_horizons`). Needs
+        `scores_factored()`."""
+        forest = self._forest()
+        if forest is None:
+            raise RuntimeError("class_horizons needs the models scored factored (see scores_factored)")
+        cache = self._pair_cache(forest, self._columns(left_names), self._columns(right_names))
+        return cache.class_horizons(right, drift)
+
+    def _columns(self, names: Sequence[str]) -> list[int]:
+        position = {name: j for j, name in enumerate(self.features_)}
+        return [position[n] for n in names]
 
     def _predictions(self, scores: np.ndarray) -> np.ndarray:
         """(len(PREDICTIONS), n) from the models' raw scores (n_models, n): resolve, then handle and csat if fitted.

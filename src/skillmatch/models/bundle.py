@@ -14,7 +14,14 @@ from skillmatch.features.pairs import AGENT_FEATURES, REFERENCE_FEATURES
 from skillmatch.logs.schema import DEFAULT_LANGUAGE
 from skillmatch.models.agent_fit import PREDICTIONS, AgentFitModel
 from skillmatch.models.difficulty import DifficultyModel
-from skillmatch.models.ticket_side import TicketSideCache
+from skillmatch.models.row_cache import RowCache
+
+MAX_AGENT_ROWS = 20_000
+"""Agent-side rows kept (one per agent, topic, language spoken or not, and customer served); the oldest
+quarter goes when full, and all of them whenever the history changes."""
+HORIZON_MARGIN_S = 1e-3
+"""A kept agent row is given up this long before time would move it across a split (float rounding of
+the fresh value cannot reach that far: it is about 1e-9 s at today's clock)."""
 
 
 @dataclass
@@ -53,6 +60,7 @@ class SkillmatchModel:
         state = dict(self.__dict__)
         state.pop("_index", None)  # derived; rebuilt on first use after loading
         state.pop("_ticket_cache", None)
+        state.pop("_agent_cache", None)
         return state
 
     def ticket_reference(self, tickets: pd.DataFrame, time_s: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -143,15 +151,72 @@ class SkillmatchModel:
         row_agent = np.concatenate([row_agent, pair_agent[exceptional]])
         row_topic = np.concatenate([row_topic, topic_of[pair_ticket[exceptional]]])
         row_speaks = np.concatenate([row_speaks, speaks_code[exceptional]])
-        n_rows = len(row_agent)
+        row_customer = np.concatenate([np.full(len(keys), None, dtype=object), customers[pair_ticket[exceptional]]])
+        left_names = [*self.builder.ticket_columns, *REFERENCE_FEATURES]
+        right, right_ids = self._agent_side(agents, roster, topics, row_agent, row_topic, row_speaks, row_customer,
+                                            float(now_s), left_names if factored else None)
+        left = np.column_stack([ticket_matrix, p_ref, log_handle_ref])
+        out.pairs.update(self.agent_fit.predict_sides(left, left_names, pair_ticket, right, AGENT_FEATURES, right_row,
+                                                      factored=factored, left_ids=side_ids,
+                                                      right_ids=right_ids if factored else None))
+        return out
+
+    def _agent_side(self, agents: Sequence[AgentProfile], roster: Roster, topics: np.ndarray, row_agent: np.ndarray,
+                    row_topic: np.ndarray, row_speaks: np.ndarray, row_customer: np.ndarray, now_s: float,
+                    left_names: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per agent-side row (agent, topic, speaks code 0/1/2 for no/yes/unknown, customer it served or None):
+        its `AGENT_FEATURES` at `now_s`, and an id standing for those values (-1: not kept).
+
+        With `left_names` (factored scoring) rows are kept across rounds while the history stands still and
+        time has not moved a row across a split of the models (`AgentFitModel.class_horizons`): a kept row
+        is then older than `now_s` but scores every pair exactly as a fresh one would (tested).
+        """
+        def compute(rows: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+            return self._agent_rows(agents, roster, topics, row_agent[rows], row_topic[rows], row_speaks[rows],
+                                    row_customer[rows], now_s)
+
+        index = self.index
+        if left_names is None or not self.agent_fit.scores_factored() or not index.settled_at(now_s):
+            return compute(np.arange(len(row_agent)))[0], np.full(len(row_agent), -1, dtype=np.int64)
+        cache = self.__dict__.get("_agent_cache")
+        if cache is None or cache[0] is not index:  # the history moved: every row is computed again
+            rows_cache = cache[1] if cache is not None else RowCache(max_rows=MAX_AGENT_ROWS)
+            rows_cache.clear()
+            cache = self.__dict__["_agent_cache"] = (index, rows_cache, {})
+        _, rows_cache, tokens = cache
+        if len(tokens) > MAX_AGENT_ROWS:
+            rows_cache.clear()
+            tokens.clear()
+        token = np.array([tokens.setdefault(a, len(tokens)) for a in agents], dtype=np.int64)
+        keys = list(zip(token[row_agent].tolist(), topics[row_topic].tolist(), row_speaks.tolist(),
+                        row_customer.tolist()))
+
+        def compute_lasting(rows: np.ndarray) -> np.ndarray:
+            matrix, features = compute(rows)
+            drift = self.builder.agent_feature_drift(features)
+            moves = np.column_stack([drift.get(name, np.zeros(len(rows))) for name in AGENT_FEATURES])
+            horizon = self.agent_fit.class_horizons(left_names, matrix, AGENT_FEATURES, moves)
+            until = now_s + horizon - HORIZON_MARGIN_S
+            return np.column_stack([matrix, np.full(len(rows), now_s), until])
+
+        kept, ids = rows_cache.rows_with_ids(keys, compute_lasting,
+                                             still_valid=lambda rows: (rows[:, -2] <= now_s) & (now_s < rows[:, -1]))
+        return kept[:, :-2], ids
+
+    def _agent_rows(self, agents: Sequence[AgentProfile], roster: Roster, topics: np.ndarray, row_agent: np.ndarray,
+                    row_topic: np.ndarray, row_speaks: np.ndarray, row_customer: np.ndarray,
+                    now_s: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """`_agent_side`'s rows computed at `now_s`: the matrix (`AGENT_FEATURES` in order) and the features by name."""
+        ids = np.array([a.agent_id for a in agents], dtype=object)
+        n_rows, n_k = len(row_agent), len(topics)
+        served = np.flatnonzero(np.array([c is not None for c in row_customer.tolist()], dtype=bool))
         ac_n, ac_last = np.zeros(n_rows), np.full(n_rows, np.nan)
-        if len(exceptional):
-            ac_n[len(keys):], ac_last[len(keys):] = self.index.agent_customer(
-                ids[pair_agent[exceptional]], customers[pair_ticket[exceptional]],
-                np.full(len(exceptional), float(now_s)))
-        grid_n, grid_sums, grid_last = self.index.agent_topic(np.repeat(ids, n_k), np.tile(topics, n_a),
-                                                              np.full(n_a * n_k, float(now_s)))
-        a_n, a_sums = self.index.agent_totals(ids, np.full(n_a, float(now_s)))
+        if len(served):
+            ac_n[served], ac_last[served] = self.index.agent_customer(ids[row_agent[served]], row_customer[served],
+                                                                      np.full(len(served), now_s))
+        grid_n, grid_sums, grid_last = self.index.agent_topic(np.repeat(ids, n_k), np.tile(topics, len(ids)),
+                                                              np.full(len(ids) * n_k, now_s))
+        a_n, a_sums = self.index.agent_totals(ids, np.full(len(ids), now_s))
         cell = row_agent * n_k + row_topic
         stats = PairStats(
             at_n=grid_n[cell], at_resolved=grid_sums[cell, 0], at_resid_resolve=grid_sums[cell, 1],
@@ -159,21 +224,16 @@ class SkillmatchModel:
             a_resolved=a_sums[row_agent, 0], a_resid_resolve=a_sums[row_agent, 1], a_resid_handle=a_sums[row_agent, 2],
             ac_n=ac_n, ac_last_resolved=ac_last, c_recent=np.zeros(n_rows))
         features = self.builder.agent_features(ids[row_agent], topics[row_topic], np.array([0.0, 1.0, np.nan])[row_speaks],
-                                               roster, stats, np.full(n_rows, float(now_s)))
-        right = np.column_stack([features[name] for name in AGENT_FEATURES])
-        left = np.column_stack([ticket_matrix, p_ref, log_handle_ref])
-        out.pairs.update(self.agent_fit.predict_sides(left, [*self.builder.ticket_columns, *REFERENCE_FEATURES],
-                                                      pair_ticket, right, AGENT_FEATURES, right_row, factored=factored,
-                                                      left_ids=side_ids))
-        return out
+                                               roster, stats, np.full(n_rows, now_s))
+        return np.column_stack([features[name] for name in AGENT_FEATURES]), features
 
     def _ticket_side(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, customer_recent: np.ndarray,
                      factored: bool) -> tuple[np.ndarray, np.ndarray]:
         """Per ticket: its `ticket_matrix` row, then `p_resolve_ref` and `log_handle_ref` (cached per distinct
-        ticket), and the id `TicketSideCache` gave that row."""
+        ticket), and the id the `RowCache` gave that row."""
         cache = self.__dict__.get("_ticket_cache")
         if cache is None:
-            cache = self.__dict__["_ticket_cache"] = TicketSideCache()
+            cache = self.__dict__["_ticket_cache"] = RowCache()
         n = len(created_s)
         if n == 0:
             return np.empty((0, len(self.builder.ticket_columns) + 2)), np.empty(0, dtype=np.int64)

@@ -7,7 +7,7 @@ fall. So an agent row is identified by, per feature, the interval between the fo
 that feature its value lies in (with nan and LightGBM's zero apart; a categorical value as it is), and
 a pair's scores are kept per (ticket row, agent-row class). Two agent rows of one class reach the same
 leaves with every ticket, so a kept score is the score a fresh computation gives, bit for bit (tested).
-Ticket rows are identified by the id `TicketSideCache` gave their row; rows without one are always computed.
+Rows are identified by the id a `RowCache` gave them; rows without one are always computed.
 """
 from __future__ import annotations
 
@@ -56,23 +56,25 @@ class PairScoreCache:
         self._filled = 0  # columns of _values in use (a key met twice in one call takes two)
         self._ticket_masks: dict[int, np.ndarray] = {}
         self._class_masks: dict[int, np.ndarray] = {}  # agent-row class id -> its masks (dropped with the classes)
+        self._class_of_row: dict[int, int] = {}  # right row id -> its class id (dropped with the classes)
         self._generation = 0  # class ids are given anew after each clear: scores of older ids are not kept
 
     def __len__(self) -> int:
         return len(self._slot)
 
     def predict(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
-                right_row: np.ndarray) -> np.ndarray:
+                right_row: np.ndarray, right_ids: np.ndarray | None = None) -> np.ndarray:
         """(width, n_pairs): `forest.predict` of pair i = (`left[left_row[i]]`, `right[right_row[i]]`), finished.
 
-        `left_ids[r]` identifies the values of left row r across calls (-1: not identified, never kept).
+        `left_ids[r]` identifies the values of left row r across calls (-1: not identified, never kept);
+        `right_ids`, if given, the same for right rows (their classes are then looked up, not worked out).
         """
         left_row, right_row = np.asarray(left_row, dtype=np.int64), np.asarray(right_row, dtype=np.int64)
         left_ids = np.asarray(left_ids, dtype=np.int64)
         if not len(left_row):
             return np.empty((self.width, 0))
         with self._lock:
-            classes = self._classes_of(right)
+            classes = self._classes_of(right, right_ids)
             generation = self._generation
             keys = (left_ids[left_row] << _CLASS_BITS) | classes[right_row]
             keys[left_ids[left_row] < 0] = -1
@@ -88,20 +90,57 @@ class PairScoreCache:
                     self._store(keys[missing], out[:, missing])
         return out
 
-    def _classes_of(self, right: np.ndarray) -> np.ndarray:
-        """Per right row, the id of its class: which side of every split on its features it falls."""
+    def _classes_of(self, right: np.ndarray, right_ids: np.ndarray | None = None) -> np.ndarray:
+        """Per right row, the id of its class: which side of every split on its features it falls (kept per
+        row id: an id stands for the same values)."""
+        if len(self._classes) + len(right) > self.max_classes:
+            self._classes.clear()
+            self._class_masks, self._class_of_row = {}, {}
+            self._slot, self._filled = _kernels()["table"](), 0
+            self._generation += 1
+        if right_ids is None:
+            return self._work_out_classes(right)
+        right_ids = np.asarray(right_ids, dtype=np.int64)
+        known = self._class_of_row
+        classes = np.fromiter((known.get(i, -1) for i in right_ids.tolist()), dtype=np.int64, count=len(right_ids))
+        todo = np.flatnonzero(classes < 0)
+        if len(todo):
+            classes[todo] = self._work_out_classes(np.asarray(right)[todo])
+            if len(known) > self.max_classes:
+                known.clear()
+            known.update((i, c) for i, c in zip(right_ids[todo].tolist(), classes[todo].tolist()) if i >= 0)
+        return classes
+
+    def _work_out_classes(self, right: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(right, dtype=np.float64)
         codes = np.empty(X.shape, dtype=np.int64)
         _kernels()["codes"](X, X.view(np.int64), self._offsets, self._points, self._categorical, ZERO_THRESHOLD, codes)
-        if len(self._classes) + len(codes) > self.max_classes:
-            self._classes.clear()
-            self._class_masks = {}
-            self._slot, self._filled = _kernels()["table"](), 0
-            self._generation += 1
         classes = self._classes
         width = codes.dtype.itemsize * codes.shape[1]  # each row's codes as one bytes key (b"" without columns)
         keys = codes.view(np.dtype((np.void, width))).ravel().tolist() if width else [b""] * len(codes)
         return np.fromiter((classes.setdefault(key, len(classes)) for key in keys), dtype=np.int64, count=len(codes))
+
+    def class_horizons(self, right: np.ndarray, drift: np.ndarray) -> np.ndarray:
+        """Per right row, how many seconds its class lasts while each feature moves by `drift` (per second;
+        right's shape) from its value: until the first moving value crosses a split (inf: never).
+
+        A numerical value keeps its class while it stays in its interval between thresholds (`x <= t` tests)
+        and on its side of LightGBM's zero (|x| <= 1e-35); a moving categorical value lasts 0 seconds.
+        """
+        right, drift = np.asarray(right, dtype=float), np.asarray(drift, dtype=float)
+        horizon = np.full(len(right), np.inf)
+        for j in np.flatnonzero((drift > 0).any(axis=0)):
+            moving = (drift[:, j] > 0) & ~np.isnan(right[:, j])
+            if self._categorical[j]:
+                horizon[moving] = 0.0
+                continue
+            points = np.sort(np.concatenate([self._points[self._offsets[j]:self._offsets[j + 1]],
+                                             [-ZERO_THRESHOLD, ZERO_THRESHOLD]]))
+            x = right[moving, j]
+            at = np.searchsorted(points, x, side="left")  # the first point >= x: where its interval ends
+            ahead = np.where(at < len(points), points[np.minimum(at, len(points) - 1)], np.inf)
+            horizon[moving] = np.minimum(horizon[moving], (ahead - x) / drift[moving, j])
+        return horizon
 
     def _compute(self, left: np.ndarray, left_ids: np.ndarray, left_row: np.ndarray, right: np.ndarray,
                  classes: np.ndarray, right_row: np.ndarray, generation: int) -> np.ndarray:

@@ -1,9 +1,9 @@
-"""The ticket side kept across rounds: computed once per distinct ticket, never for a key it cannot keep."""
+"""Rows kept across rounds (the ticket side, agent rows): computed once per distinct key, never for a key it cannot keep."""
 from __future__ import annotations
 
 import numpy as np
 
-from skillmatch.models.ticket_side import TicketSideCache
+from skillmatch.models.row_cache import RowCache
 
 
 class Counting:
@@ -19,7 +19,7 @@ class Counting:
 
 
 def test_each_distinct_ticket_is_computed_once() -> None:
-    cache = TicketSideCache()
+    cache = RowCache()
     first_keys = [("a", 1), ("b", 2), ("c", 3)]
     first = Counting(first_keys)
     rows = cache.rows(first_keys, first)
@@ -36,7 +36,7 @@ def test_each_distinct_ticket_is_computed_once() -> None:
 
 
 def test_keys_it_cannot_keep_are_computed_every_time() -> None:
-    cache = TicketSideCache()
+    cache = RowCache()
     keys = [("a", ["unhashable", "list"]), None, ("b", 1)]
     for _ in range(2):
         compute = Counting(keys)
@@ -46,7 +46,7 @@ def test_keys_it_cannot_keep_are_computed_every_time() -> None:
 
 
 def test_a_full_cache_drops_its_oldest_tickets() -> None:
-    cache = TicketSideCache(max_tickets=8)
+    cache = RowCache(max_rows=8)
     for start in range(0, 40, 4):
         keys = [("t", i) for i in range(start, start + 4)]
         cache.rows(keys, Counting(keys))
@@ -60,7 +60,7 @@ def test_a_full_cache_drops_its_oldest_tickets() -> None:
 
 
 def test_each_kept_row_has_an_id_that_stands_for_its_values() -> None:
-    cache = TicketSideCache(max_tickets=8)
+    cache = RowCache(max_rows=8)
     keys = [("a", 1), ("b", 2), ("a", ["unhashable"]), None]
     rows, ids = cache.rows_with_ids(keys, Counting(keys))
     assert ids[0] >= 0 and ids[1] >= 0 and ids[0] != ids[1]
@@ -74,3 +74,28 @@ def test_each_kept_row_has_an_id_that_stands_for_its_values() -> None:
         cache.rows_with_ids(more, Counting(more))
     _, back = cache.rows_with_ids([("a", 1)], Counting([("a", 1)]))
     assert back[0] not in ids
+
+
+def test_rows_no_longer_valid_are_computed_again_under_a_new_id() -> None:
+    cache = RowCache()
+    keys = [("a", 1), ("b", 2)]
+    _, ids = cache.rows_with_ids(keys, Counting(keys))
+    compute = Counting(keys)
+    rows, again = cache.rows_with_ids(keys, compute, still_valid=lambda kept: kept[:, 0] != 1.0)  # "b" has aged
+    assert compute.asked == [[1]]
+    assert again[0] == ids[0] and again[1] not in ids
+    assert rows[:, 0].tolist() == [0.0, 1.0]
+    _, after = cache.rows_with_ids(keys, Counting(keys))
+    assert after.tolist() == again.tolist()  # the fresh row replaced the aged one
+
+
+def test_cleared_rows_are_computed_again_and_ids_are_never_given_twice() -> None:
+    cache, other = RowCache(), RowCache()
+    keys = [("a", 1), ("b", 2)]
+    _, ids = cache.rows_with_ids(keys, Counting(keys))
+    cache.clear()
+    compute = Counting(keys)
+    _, again = cache.rows_with_ids(keys, compute)
+    _, others = other.rows_with_ids(keys, Counting(keys))
+    assert compute.asked == [[0, 1]] and len(cache) == 2
+    assert len({*ids.tolist(), *again.tolist(), *others.tolist()}) == 6
