@@ -5,12 +5,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillmatch.features import Roster, posix_seconds
 from skillmatch.models import factored
 from skillmatch.models.factored import Forest
 from skillmatch.models.folder import read_model_folder
-from skillmatch.models.pair_cache import PairScoreCache
+from skillmatch.models.pair_cache import PairScoreCache, _SlotTable
 
 from .test_factored import _hard_rows, _profiles, _round_tickets
 
@@ -179,3 +181,23 @@ def test_agent_rows_kept_across_a_stream_equal_fresh_ones(trained, two_weeks, mo
         if step == 30:
             assert computed == [every_row]
     assert 0 < sum(computed) < every_row * (len(offsets) - 30)  # after the outcomes: some rows kept, some aged
+
+
+@given(batches=st.lists(st.lists(st.tuples(st.integers(0, 2**40), st.integers(0, 10**6)), max_size=60), max_size=12),
+       expected=st.integers(1, 64), clear_at=st.integers(0, 12))
+@settings(max_examples=60, deadline=None)
+def test_the_slot_table_answers_as_a_dict(batches, expected, clear_at):
+    """Whatever the batches (keys met again, within a batch too; more keys than it was sized for; a clear),
+    every look-up gives the last slot stored under the key since the clear, -1 otherwise."""
+    table, reference = _SlotTable(expected), {}
+    probe = np.array([k for batch in batches for k, _ in batch] + [0, 7, 2**40 + 1, -1], dtype=np.int64)
+    for i, batch in enumerate(batches):
+        if i == clear_at:
+            table.clear()
+            reference.clear()
+        table.insert(np.array([k for k, _ in batch], dtype=np.int64), np.array([v for _, v in batch], dtype=np.int64))
+        reference.update(batch)
+        out = np.empty(len(probe), dtype=np.int64)
+        table.lookup(probe, out)
+        assert out.tolist() == [reference.get(k, -1) for k in probe.tolist()]
+        assert table.count == len(reference)
