@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import operator
 import time
@@ -123,7 +124,7 @@ class Engine:
         parsed_tickets, given = _tickets(tickets, "tickets")
         parsed_agents = [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)]
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
-        _unique([t.ticket_id for t in parsed_tickets], "tickets", "ticket_id")
+        _unique(_ticket_ids(parsed_tickets), "tickets", "ticket_id")
         _unique([a.agent_id for a in parsed_agents], "agents", "agent_id")
         request_hash = _lazy_hash({"call": "assign", "tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
                                    "weights": parsed_weights, "commit": commit})
@@ -160,7 +161,7 @@ class Engine:
         parsed_others = [_parse(Agent, a, "others", i) for i, a in enumerate(others or [])]
         parsed_queue, given = _tickets(queue, "queue")
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
-        _unique([t.ticket_id for t in parsed_queue], "queue", "ticket_id")
+        _unique(_ticket_ids(parsed_queue), "queue", "ticket_id")
         _unique([a.agent_id for a in [me, *parsed_others]], "others", "agent_id")
         # Without `now` the server clock decides; it is left out of the hash so that a retry is a replay.
         request_hash = _lazy_hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
@@ -359,7 +360,7 @@ class Engine:
         """Holds in force on these tickets (only claims when `pulled_only`: a round may re-route what rounds placed)."""
         if self.policy.claim_hold_s <= 0:
             return {}
-        held = state.holds_on([t.ticket_id for t in tickets], now)
+        held = state.holds_on(_ticket_ids(tickets), now)
         return {k: h for k, h in held.items() if h.pulled or not pulled_only}
 
     def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights,
@@ -419,10 +420,10 @@ class Engine:
         quota_left = np.array([q - used_by_agent.get(p.agent_id, 0) for q, p in zip(quota, profiles)])
         in_growth = _in_growth_topic(columns["topic"], profiles)
         priority = np.array(columns["priority"], dtype=float)
-        sentiment = np.array([np.nan if v is None else v for v in columns["sentiment"]], dtype=float)
+        sentiment = np.array(columns["sentiment"], dtype=float)  # None reads as nan
         target_of = {c: self.policy.sla_targets_s.get((c or "").lower(), self.policy.default_sla_s)
                      for c in set(columns["channel"])}
-        sla = np.array([target_of[c] for c in columns["channel"]], dtype=float)
+        sla = np.fromiter(map(target_of.__getitem__, columns["channel"]), dtype=float, count=n_t)
         waited = now_s - created_s
         inputs = RoundInputs(
             p_resolve=predicted["p_resolve"], handle_time_s=predicted["handle_time_s"], csat=predicted["csat"],
@@ -588,7 +589,7 @@ def _in_growth_topic(topics: Sequence[str], profiles: Sequence[AgentProfile]) ->
         return np.zeros((len(topics), len(profiles)), dtype=bool)
     distinct = {t: i for i, t in enumerate(dict.fromkeys(topics))}
     per_topic = np.array([[t in p.growth_topics for p in profiles] for t in distinct], dtype=bool)
-    return per_topic[np.fromiter((distinct[t] for t in topics), dtype=np.int64, count=len(topics))]
+    return per_topic[np.fromiter(map(distinct.__getitem__, topics), dtype=np.int64, count=len(topics))]
 
 
 def _ticket_frame(tickets: Sequence[Ticket]) -> pd.DataFrame:
@@ -638,13 +639,24 @@ def _parse(model: type, value: Any, where: str, index: int | None):  # noqa: ANN
                          expected="a JSON object") from None
 
 
+_TICKET_ID = operator.attrgetter("ticket_id")
+
+
 def _tickets(values: Sequence[Mapping[str, Any] | Ticket], where: str) -> tuple[list[Ticket], bool]:
     """The tickets of a request, and whether the caller sent them all as Ticket objects (as the HTTP API does)."""
+    if all(map(isinstance, values, itertools.repeat(Ticket))):  # as the HTTP API sends them
+        return list(values), True
     parsed = [_parse(Ticket, t, where, i) for i, t in enumerate(values)]
     return parsed, all(map(operator.is_, parsed, values))
 
 
+def _ticket_ids(tickets: Sequence[Ticket]) -> list[str]:
+    return list(map(_TICKET_ID, tickets))
+
+
 def _unique(ids: list[str], where: str, field: str) -> None:
+    if len(set(ids)) == len(ids):
+        return
     seen, dup = set(), []
     for i in ids:
         if i in seen:

@@ -41,8 +41,7 @@ def parse_routing_body(model: type[_Body], raw: bytes, tickets_field: str) -> _B
     """
     try:
         top = _TOP.decode(raw)
-        texts = [bytes(item) for item in _ITEMS.decode(top[tickets_field])]
-        tickets = [_ticket(text) for text in texts]
+        tickets = list(map(_ticket, map(bytes, _ITEMS.decode(top[tickets_field]))))
     except (msgspec.DecodeError, KeyError, ValidationError):
         return model.model_validate_json(raw)
     top[tickets_field] = msgspec.Raw(_EMPTY_LIST)

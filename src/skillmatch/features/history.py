@@ -9,6 +9,7 @@ the live history at serving time (queries at `now`).
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -211,11 +212,13 @@ class HistoryIndex(_PairStatsQueries):
         memo = self._memo[which]
         if len(memo) > MAX_REMEMBERED:
             memo.clear()
-        missing = [i for i, k in enumerate(keys) if k not in memo]
-        if missing:
+        answers = list(map(memo.get, keys))  # an answer is never None
+        absent = list(map(operator.is_, answers, itertools.repeat(None)))
+        if any(absent):
+            missing = list(itertools.compress(range(len(keys)), absent))
             for i, answer in zip(missing, compute(np.array(missing, dtype=np.int64))):
-                memo[keys[i]] = answer
-        return [memo[k] for k in keys]
+                memo[keys[i]] = answers[i] = answer
+        return answers
 
     def _remembered(self, which: str, keys: list[object], compute: Callable[[np.ndarray], tuple[np.ndarray, ...]]
                     ) -> np.ndarray:

@@ -8,6 +8,7 @@ tickets' fields and builds its columns in one transposition.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,15 +47,13 @@ class TicketFieldReader:
         if len(kept) > self.max_tickets:
             for key in list(itertools.islice(kept, len(kept) // 4)):  # insertion order: the oldest first
                 kept.pop(key, None)
-        rows = []
-        for ticket in tickets:
-            found = kept.get(id(ticket))
-            if found is None or found[0] is not ticket:  # kept tickets stay alive: their ids are not reused
-                found = kept[id(ticket)] = (ticket, self._values(ticket))
-            rows.append(found[1])
-        if not rows:
+        found = list(map(kept.get, map(id, tickets)))  # kept tickets stay alive: their ids are not reused
+        if None in found:
+            for i in [i for i, entry in enumerate(found) if entry is None]:
+                found[i] = kept[id(tickets[i])] = (tickets[i], self._values(tickets[i]))
+        if not found:
             return {name: [] for name in self.names}, np.empty(0)
-        *columns, created = zip(*rows)
+        *columns, created = zip(*map(operator.itemgetter(1), found))
         return dict(zip(self.names, map(list, columns))), np.array(created, dtype=float)
 
     def _values(self, ticket: Ticket) -> tuple[Any, ...]:

@@ -260,12 +260,13 @@ class SkillmatchModel:
         for i, agent in enumerate(ids.tolist()):
             where.setdefault(agent, []).append(i)
         tickets, agents = [], []
-        for t, served in enumerate(self.index.served_by(customers, time_s)):
-            if len(served):  # most customers were served by nobody of the round
-                for agent in served.tolist():
-                    for i in where.get(agent, ()):
-                        tickets.append(t)
-                        agents.append(i)
+        served_by = self.index.served_by(customers, time_s)
+        lengths = np.fromiter(map(len, served_by), dtype=np.int64, count=len(served_by))
+        for t in np.flatnonzero(lengths).tolist():  # most customers were served by nobody of the round
+            for agent in served_by[t].tolist():
+                for i in where.get(agent, ()):
+                    tickets.append(t)
+                    agents.append(i)
         return np.asarray(tickets, dtype=np.int64), np.asarray(agents, dtype=np.int64)
 
 
@@ -285,8 +286,8 @@ def _values(tickets: Mapping[str, Sequence[Any]], name: str, n: int) -> Sequence
 
 def _factorize(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values (in order of appearance, as an object array) and each value's position among them."""
-    code: dict[Any, int] = {}
-    positions = np.array([code.setdefault(v, len(code)) for v in values], dtype=np.int64)
+    code = {v: i for i, v in enumerate(dict.fromkeys(values))}
+    positions = np.fromiter(map(code.__getitem__, values), dtype=np.int64, count=len(values))
     return np.array(list(code), dtype=object), positions
 
 

@@ -11,6 +11,7 @@ Rows are identified by the id a `RowCache` gave them; rows without one are alway
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -103,7 +104,8 @@ class PairScoreCache:
             return self._work_out_classes(right)
         right_ids = np.asarray(right_ids, dtype=np.int64)
         known = self._class_of_row
-        classes = np.fromiter((known.get(i, -1) for i in right_ids.tolist()), dtype=np.int64, count=len(right_ids))
+        classes = np.fromiter(map(known.get, right_ids.tolist(), itertools.repeat(-1)), dtype=np.int64,
+                              count=len(right_ids))
         todo = np.flatnonzero(classes < 0)
         if len(todo):
             classes[todo] = self._work_out_classes(np.asarray(right)[todo])

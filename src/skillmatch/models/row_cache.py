@@ -85,7 +85,7 @@ class RowCache:
         """(id, place) of each key, (-1, -1) for those not kept (None and unhashable keys included)."""
         get = self._rows.get
         try:
-            return [get(key, _NOT_KEPT) for key in keys]  # None is never stored
+            return list(map(get, keys, itertools.repeat(_NOT_KEPT)))  # None is never stored
         except TypeError:  # an unhashable field value somewhere: key by key
             return [self._entry(key) for key in keys]
 

@@ -63,7 +63,9 @@ def fairness(difficulty: np.ndarray, carried: np.ndarray, center_mean: float, ce
 def protected(tier: np.ndarray, sentiment: np.ndarray, priority: np.ndarray, rails: Guardrails) -> np.ndarray:
     """Customers who never get a stretch assignment: protected tiers, very negative sentiment, top priority."""
     tiers = {t.lower() for t in rails.protected_tiers}
-    in_tier = np.array([str(t).lower() in tiers if t is not None else False for t in tier], dtype=bool)
+    values = np.asarray(tier, dtype=object).tolist()
+    of_tier = {t: t is not None and str(t).lower() in tiers for t in dict.fromkeys(values)}  # per distinct tier
+    in_tier = np.fromiter(map(of_tier.__getitem__, values), dtype=bool, count=len(values))
     upset = np.where(np.isnan(sentiment), False, sentiment < rails.protected_sentiment_below)
     return in_tier | upset | (priority <= rails.protected_priority_at_most)
 

@@ -21,8 +21,8 @@ def eligibility(ticket_language: Sequence[str], ticket_topic: Sequence[str], age
     speaks = np.array([[lang in agent_languages[a] for a in range(n_a)] for lang in languages], dtype=bool)
     allowed = np.array([[t not in restricted_topics or t in agent_certifications[a] for a in range(n_a)]
                         for t in topics], dtype=bool)
-    language_of = np.fromiter((languages[lang] for lang in ticket_language), dtype=np.int64, count=n_t)
-    topic_of = np.fromiter((topics[t] for t in ticket_topic), dtype=np.int64, count=n_t)
+    language_of = np.fromiter(map(languages.__getitem__, ticket_language), dtype=np.int64, count=n_t)
+    topic_of = np.fromiter(map(topics.__getitem__, ticket_topic), dtype=np.int64, count=n_t)
     return speaks[language_of] & allowed[topic_of]
 
 
