@@ -1,8 +1,8 @@
 """Routing request bodies, validated once per distinct ticket: a claim stream sends nearly the same queue every time.
 
 Claim-next requests carry the whole queue (200 tickets, say), of which all but a ticket or two were in the
-previous request. `parse_routing_body` splits the body with msgspec into its top-level fields and the
-exact JSON text of each ticket, takes the tickets it has validated before from a memo keyed by that text,
+previous request. `parse_routing_body` splits the body with msgspec, in one pass, into the JSON text of
+each top-level field and of each ticket, takes the tickets it has validated before from a memo keyed by that text,
 validates the new ones and the rest of the body with pydantic, and gives the same model instance that
 `model.model_validate_json(body)` would. Validation is pure, so a remembered ticket is the ticket a fresh
 validation would give; anything the fast path does not accept (malformed JSON, an invalid field) is
@@ -22,8 +22,6 @@ TICKET_MEMO_SIZE = 20_000
 """Distinct ticket texts remembered per process (1.7 kB each with the validated ticket: about 35 MB when full)."""
 
 _Body = TypeVar("_Body", bound=BaseModel)
-_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 _TICKET = TypeAdapter(Ticket)
 _EMPTY_LIST = b"[]"
 
@@ -40,17 +38,32 @@ def parse_routing_body(model: type[_Body], raw: bytes, tickets_field: str) -> _B
     Raises pydantic's ValidationError (from validating the whole body) when the body is invalid.
     """
     try:
-        top = _TOP.decode(raw)
-        tickets = list(map(_ticket, map(bytes, _ITEMS.decode(top[tickets_field]))))
-    except (msgspec.DecodeError, KeyError, ValidationError):
+        top = _top_level(model, tickets_field).decode(raw)
+        texts = getattr(top, tickets_field)
+        if texts is msgspec.UNSET:
+            return model.model_validate_json(raw)
+        tickets = list(map(_ticket, map(bytes, texts)))
+    except (msgspec.DecodeError, ValidationError):
         return model.model_validate_json(raw)
-    top[tickets_field] = msgspec.Raw(_EMPTY_LIST)
+    head = {name: value for name in top.__struct_fields__ if (value := getattr(top, name)) is not msgspec.UNSET}
+    head[tickets_field] = msgspec.Raw(_EMPTY_LIST)
     try:
-        body = model.model_validate_json(msgspec.json.encode(top))
+        body = model.model_validate_json(msgspec.json.encode(head))
     except ValidationError:
         return model.model_validate_json(raw)
     setattr(body, tickets_field, tickets)
     return body
+
+
+@lru_cache(maxsize=None)
+def _top_level(model: type[BaseModel], tickets_field: str) -> msgspec.json.Decoder:
+    """A decoder of `model`'s JSON object into each field's text, the tickets' field into one text per ticket.
+
+    Unknown fields (aliases included) fail to decode, so that such bodies are left to pydantic whole.
+    """
+    fields = [(name, (list[msgspec.Raw] if name == tickets_field else msgspec.Raw) | msgspec.UnsetType, msgspec.UNSET)
+              for name in model.model_fields]
+    return msgspec.json.Decoder(msgspec.defstruct(f"_{model.__name__}TopLevel", fields, forbid_unknown_fields=True))
 
 
 def memo_info() -> tuple[int, int, int]:
