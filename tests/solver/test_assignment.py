@@ -17,6 +17,7 @@ from skillmatch.solver import (
     OUTRANKED,
     UNASSIGNED,
     RoundSolution,
+    claim_next,
     solve_round,
 )
 from skillmatch.solver import slots as slots_module
@@ -309,3 +310,16 @@ def test_agrees_with_milp_on_30x20(seed, place_all, scale, offset):
     if place_all:
         assert solution.n_placed == n_placed
     assert solution.total_score == pytest.approx(total, rel=1e-7, abs=1e-6 * scale)
+
+
+@pytest.mark.parametrize("place_all", [True, False])
+def test_a_tiny_score_spread_solves_without_overflow(place_all):
+    """Allowed scores a subnormal apart beside far larger scores of pairs not allowed: the same optimum, no overflow."""
+    tiny = 5e-324
+    score = np.array([[tiny, 9.0, -9.0], [2 * tiny, -9.0, 9.0]])
+    eligible = np.array([[True, False, False], [True, False, False]])
+    with np.errstate(all="raise"):
+        solution = solve_round(score, eligible, np.array([2, 1, 1]), place_all=place_all)
+        claim = claim_next(score, eligible, np.array([1, 1]))
+    assert solution.agent_of_ticket.tolist() == [0, 0]
+    assert claim.ticket == 1

@@ -91,6 +91,8 @@ def lexicographic_value(score: np.ndarray, allowed: np.ndarray, n_pairs: int,
     top = level if favoured_agent is None else 2.0 * level
     if spread > 0:  # value = top + (score - low) / spread, in one temporary; subtract first for precision
         value = np.subtract(score, low)
+        # allowed pairs are in [0, spread] already; the others (never matched) would overflow a tiny spread
+        np.clip(value, 0.0, spread, out=value)
         value /= spread
         value += top
     else:
