@@ -13,9 +13,10 @@ Three phases, each bounded by --seconds:
   its latency counts from then, so a server that falls behind pays for the queue it builds (no
   coordinated omission). "req/s" is what was answered per second.
 Prints req/s, p50 and p99, the in-process `Engine.assign` / `Engine.next` p50 and p99 of the same
-payloads, and the ratio of the medians. The client is one thread driving HTTP/1.1 keep-alive
+payloads, the ratio of the medians, and (on Linux) the CPU time per request of the server's processes
+and of the client, with the share of all cores the two kept busy: the headroom the latency depends on. The client is one thread driving HTTP/1.1 keep-alive
 connections through non-blocking sockets (`load_client.py`), so that it takes little of the 2 cores it
-shares with the server (about 0.15 ms of CPU per claim; a thread per connection took 0.3-0.4 ms and
+shares with the server (0.15-0.2 ms of CPU per claim; a thread per connection took 0.3-0.4 ms and
 its threads queued for the GIL, which was counted as server latency). Decisions are not
 committed (`commit: false`) so that the figures are routing, not disk flushes; pass --commit to include
 the ledger writes.
@@ -27,6 +28,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -87,6 +89,35 @@ def _drive(base: str, path: str, bodies: Callable[[int], bytes], clients: int, s
         return client.run(bodies, seconds, rate)
     finally:
         client.close()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds used so far by a process and its live descendants (Linux /proc; None elsewhere)."""
+    try:
+        tick, total, todo = os.sysconf("SC_CLK_TCK"), 0.0, [pid]
+        while todo:
+            process = todo.pop()
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (all threads)
+            for task in Path(f"/proc/{process}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        return total
+    except (OSError, ValueError):
+        return None
+
+
+def _client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measured(server_pid: int, drive: Callable[[], tuple[list[float], int, float]]) -> tuple[list[float], int, float, float | None, float]:
+    """`drive()`'s latencies, failures and elapsed seconds, then the CPU seconds the server and this client used."""
+    server, client = _cpu_seconds(server_pid), _client_cpu_seconds()
+    latencies, failures, elapsed = drive()
+    server_after = _cpu_seconds(server_pid)
+    used = server_after - server if server is not None and server_after is not None else None
+    return latencies, failures, elapsed, used, _client_cpu_seconds() - client
 
 
 def _in_process(call: Callable[[int], object], seconds: float) -> list[float]:
@@ -173,13 +204,13 @@ def main() -> None:
         engine.close()
         process, base = _start(args.models, f"sqlite:///{tmp}/served.db", args.workers)
         try:
-            served = {"assign": _drive(base, "/v1/assign", assign_body, 1, args.seconds)}
-            stream = ClaimStream(pool, crew, time.monotonic(), name="closed")
-            served["next"] = _drive(base, "/v1/next", lambda i: stream.body(i, args.commit), args.clients,
-                                    args.seconds)
-            stream = ClaimStream(pool, crew, time.monotonic(), name="paced")
-            served["paced"] = _drive(base, "/v1/next", lambda i: stream.body(i, args.commit), args.clients,
-                                     args.seconds, rate=args.rate)
+            served = {"assign": _measured(process.pid, lambda: _drive(base, "/v1/assign", assign_body, 1, args.seconds))}
+            closed = ClaimStream(pool, crew, time.monotonic(), name="closed")
+            served["next"] = _measured(process.pid, lambda: _drive(
+                base, "/v1/next", lambda i: closed.body(i, args.commit), args.clients, args.seconds))
+            paced = ClaimStream(pool, crew, time.monotonic(), name="paced")
+            served["paced"] = _measured(process.pid, lambda: _drive(
+                base, "/v1/next", lambda i: paced.body(i, args.commit), args.clients, args.seconds, rate=args.rate))
             local["paced"] = local["next"]
         finally:
             process.terminate()
@@ -187,14 +218,20 @@ def main() -> None:
     print(f"workers={args.workers} next connections={args.clients} rate={args.rate:.0f}/s commit={args.commit} "
           f"phase={args.seconds:.0f}s cpus={os.cpu_count()}")
     print(f"{'route':<22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>5} {'engine p50':>11} "
-          f"{'engine p99':>11} {'ratio p50':>10} {'target':>24}")
+          f"{'engine p99':>11} {'ratio p50':>10} {'server cpu':>11} {'client cpu':>11} {'cores busy':>11} "
+          f"{'target':>24}")
     targets = {"assign": "p99 < 20 ms", "next": ">= 500 req/s", "paced": "p99 < 10 ms at >= 500 req/s"}
     labels = {"assign": "/v1/assign 50x100", "next": "/v1/next queue 200", "paced": f"  at {args.rate:.0f} req/s"}
-    for name, (latencies, failures, elapsed) in served.items():
+    for name, (latencies, failures, elapsed, server_cpu, client_cpu) in served.items():
         rate = len(latencies) / elapsed
         ratio = statistics.median(latencies) / statistics.median(local[name])
+        per_request = 1000.0 / max(len(latencies), 1)
+        server = f"{server_cpu * per_request:>9.2f}ms" if server_cpu is not None else f"{'-':>11}"
+        busy = (f"{100.0 * (server_cpu + client_cpu) / (elapsed * (os.cpu_count() or 1)):>10.0f}%"
+                if server_cpu is not None else f"{'-':>11}")
         print(f"{labels[name]:<22} {rate:>7.0f} {_ms(latencies, .5):>7.1f} {_ms(latencies, .99):>7.1f} {failures:>5} "
-              f"{_ms(local[name], .5):>9.1f}ms {_ms(local[name], .99):>9.1f}ms {ratio:>10.2f} {targets[name]:>24}")
+              f"{_ms(local[name], .5):>9.1f}ms {_ms(local[name], .99):>9.1f}ms {ratio:>10.2f} {server} "
+              f"{client_cpu * per_request:>9.2f}ms {busy} {targets[name]:>24}")
 
 
 if __name__ == "__main__":
