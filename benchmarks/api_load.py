@@ -14,12 +14,12 @@ Three phases, each bounded by --seconds:
   coordinated omission). "req/s" is what was answered per second.
 Prints req/s, p50 and p99, the in-process `Engine.assign` / `Engine.next` p50 and p99 of the same
 payloads, the ratio of the medians, and (on Linux) the CPU time per request of the server's processes
-and of the client, with the share of all cores the two kept busy: the headroom the latency depends on. The client is one thread driving HTTP/1.1 keep-alive
-connections through non-blocking sockets (`load_client.py`), so that it takes little of the 2 cores it
-shares with the server (0.15-0.2 ms of CPU per claim; a thread per connection took 0.3-0.4 ms and
-its threads queued for the GIL, which was counted as server latency). Decisions are not
-committed (`commit: false`) so that the figures are routing, not disk flushes; pass --commit to include
-the ledger writes.
+and of the client, with the share of all cores the two kept busy: the headroom the latency depends on.
+The client is one thread driving HTTP/1.1 keep-alive connections through non-blocking sockets
+(`load_client.py`), so that it takes little of the 2 cores it shares with the server (0.15-0.2 ms of
+CPU per claim; a thread per connection took 0.3-0.4 ms and its threads queued for the GIL, which was
+counted as server latency). Decisions are not committed (`commit: false`) so that the figures are
+routing, not disk flushes; pass --commit to include the ledger writes.
 Targets on 2 cores: `/v1/assign` 50x100 p99 under 20 ms; `/v1/next` at least 500 req/s with p99 under 10 ms.
 """
 from __future__ import annotations
@@ -111,7 +111,8 @@ def _client_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _measured(server_pid: int, drive: Callable[[], tuple[list[float], int, float]]) -> tuple[list[float], int, float, float | None, float]:
+def _measured(server_pid: int, drive: Callable[[], tuple[list[float], int, float]]
+              ) -> tuple[list[float], int, float, float | None, float]:
     """`drive()`'s latencies, failures and elapsed seconds, then the CPU seconds the server and this client used."""
     server, client = _cpu_seconds(server_pid), _client_cpu_seconds()
     latencies, failures, elapsed = drive()
@@ -204,7 +205,8 @@ def main() -> None:
         engine.close()
         process, base = _start(args.models, f"sqlite:///{tmp}/served.db", args.workers)
         try:
-            served = {"assign": _measured(process.pid, lambda: _drive(base, "/v1/assign", assign_body, 1, args.seconds))}
+            served = {"assign": _measured(process.pid,
+                                          lambda: _drive(base, "/v1/assign", assign_body, 1, args.seconds))}
             closed = ClaimStream(pool, crew, time.monotonic(), name="closed")
             served["next"] = _measured(process.pid, lambda: _drive(
                 base, "/v1/next", lambda i: closed.body(i, args.commit), args.clients, args.seconds))
