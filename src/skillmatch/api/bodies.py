@@ -2,11 +2,11 @@
 
 Claim-next requests carry the whole queue (200 tickets, say), of which all but a ticket or two were in the
 previous request. `parse_routing_body` splits the body with msgspec, in one pass, into the JSON text of
-each top-level field and of each ticket, takes the tickets it has validated before from a memo keyed by that text,
-validates the new ones and the rest of the body with pydantic, and gives the same model instance that
-`model.model_validate_json(body)` would. Validation is pure, so a remembered ticket is the ticket a fresh
-validation would give; anything the fast path does not accept (malformed JSON, an invalid field) is
-validated again whole by pydantic, so refusals and their paths are exactly pydantic's.
+each top-level field and of each ticket, takes the tickets it has validated before from a memo keyed by
+that text, validates the new ones and the rest of the body with pydantic, and gives the same model
+instance that `model.model_validate_json(body)` would. Validation is pure, so a remembered ticket is the
+ticket a fresh validation would give; anything the fast path does not accept (malformed JSON, an invalid
+or unknown field) is validated again whole by pydantic, so refusals and their paths are exactly pydantic's.
 """
 from __future__ import annotations
 
