@@ -124,7 +124,8 @@ class Engine:
         parsed_tickets, given = _tickets(tickets, "tickets")
         parsed_agents = [_parse(Agent, a, "agents", i) for i, a in enumerate(agents)]
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
-        _unique(_ticket_ids(parsed_tickets), "tickets", "ticket_id")
+        ticket_ids = _ticket_ids(parsed_tickets)
+        _unique(ticket_ids, "tickets", "ticket_id")
         _unique([a.agent_id for a in parsed_agents], "agents", "agent_id")
         request_hash = _lazy_hash({"call": "assign", "tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
                                    "weights": parsed_weights, "commit": commit})
@@ -133,7 +134,7 @@ class Engine:
             return stored
         for attempt in range(HOLD_RACE_ATTEMPTS):
             state = self._routing_state(now_dt, fresh=attempt > 0)
-            held = self._holds(state, parsed_tickets, now_dt, pulled_only=True)
+            held = self._holds(state, ticket_ids, now_dt, pulled_only=True)
             rnd = self._score(parsed_tickets, parsed_agents, now_dt, parsed_weights, held, state, remember=given)
             solution = solve_round(rnd.scores.total, rnd.eligible, rnd.free_slots, place_all=True)
             rnd, solution = self._within_growth_quota(rnd, solution)
@@ -161,7 +162,8 @@ class Engine:
         parsed_others = [_parse(Agent, a, "others", i) for i, a in enumerate(others or [])]
         parsed_queue, given = _tickets(queue, "queue")
         parsed_weights = _parse(Weights, weights or {}, "weights", None)
-        _unique(_ticket_ids(parsed_queue), "queue", "ticket_id")
+        queue_ids = _ticket_ids(parsed_queue)
+        _unique(queue_ids, "queue", "ticket_id")
         _unique([a.agent_id for a in [me, *parsed_others]], "others", "agent_id")
         # Without `now` the server clock decides; it is left out of the hash so that a retry is a replay.
         request_hash = _lazy_hash({"call": "next", "agent": me, "queue": parsed_queue, "others": parsed_others,
@@ -173,7 +175,7 @@ class Engine:
         me_free = Agent(**{**me.model_dump(), "free_slots": 1})
         for attempt in range(HOLD_RACE_ATTEMPTS):
             state = self._routing_state(now_dt, fresh=attempt > 0)
-            held = self._holds(state, parsed_queue, now_dt, pulled_only=False)
+            held = self._holds(state, queue_ids, now_dt, pulled_only=False)
             rnd = self._score(parsed_queue, [me_free, *parsed_others], now_dt, parsed_weights, held, state,
                               remember=given)
             choice = claim_next(rnd.scores.total, rnd.eligible, rnd.free_slots[1:])
@@ -355,12 +357,12 @@ class Engine:
             slots.append(a.free_slots if a.free_slots is not None else (a.capacity or base.capacity))
         return profiles, np.asarray(slots, dtype=int)
 
-    def _holds(self, state: RoutingState, tickets: Sequence[Ticket], now: datetime,
+    def _holds(self, state: RoutingState, ticket_ids: list[str], now: datetime,
                pulled_only: bool) -> dict[str, TicketHold]:
         """Holds in force on these tickets (only claims when `pulled_only`: a round may re-route what rounds placed)."""
         if self.policy.claim_hold_s <= 0:
             return {}
-        held = state.holds_on(_ticket_ids(tickets), now)
+        held = state.holds_on(ticket_ids, now)
         return {k: h for k, h in held.items() if h.pulled or not pulled_only}
 
     def _score(self, tickets: list[Ticket], agents: list[Agent], now: datetime, weights: Weights,
