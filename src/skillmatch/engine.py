@@ -373,7 +373,7 @@ class Engine:
         state = state if state is not None else self._routing_state(now)
         profiles, free_slots = self._profiles(agents)
         n_t, n_a = len(tickets), len(profiles)
-        columns, created_s = self._ticket_fields.read(tickets, remember)  # one list per field
+        columns, created_s, tokens = self._ticket_fields.read_with_tokens(tickets, remember)  # a list per field
         restricted = frozenset(t.lower() for t in self.policy.restricted_topics)
         mask = eligibility(columns["language"], columns["topic"],
                            [frozenset(p.languages) for p in profiles], [frozenset(p.certifications) for p in profiles],
@@ -387,7 +387,8 @@ class Engine:
         handle_ref = np.full(n_t, 600.0)
         pair_t, pair_a = np.nonzero(mask)
         if n_t and self.fast_rounds and self.model.round_ready():
-            out = self.model.predict_round(columns, created_s, profiles, pair_t, pair_a, now_s, factored=self.factored)
+            out = self.model.predict_round(columns, created_s, profiles, pair_t, pair_a, now_s, factored=self.factored,
+                                           ticket_tokens=tokens)
             difficulty = 1.0 - out.p_resolve_ref
             handle_ref = np.exp(out.log_handle_ref)
             every_pair = len(pair_t) == n_t * n_a  # np.nonzero of a full mask lists the pairs row by row

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skillmatch.features import OutcomeHistory, stats_before
-from skillmatch.features.history import CUSTOMER_WINDOW_S, HistoryIndex
+from skillmatch.features.history import CUSTOMER_WINDOW_S, RECENT_MARGIN_S, HistoryIndex
 
 
 def _history(rng: np.random.Generator, n: int) -> OutcomeHistory:
@@ -127,3 +127,36 @@ def test_an_index_grown_by_appends_answers_as_one_built_from_scratch(seed: int, 
             np.testing.assert_allclose(getattr(got, name), getattr(want, name), atol=1e-9, err_msg=name)
         served = index.served_by(q_customer, q_time)
         assert [set(s.tolist()) for s in served] == [set(s.tolist()) for s in fresh.served_by(q_customer, q_time)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 60), days=st.floats(0.0, 30.0), layered=st.booleans())
+def test_a_customers_recent_count_holds_until_its_span_ends_and_no_longer(seed: int, n: int, days: float,
+                                                                         layered: bool) -> None:
+    """What lets a serving engine keep a ticket's features while time passes: the count at `now` is the count at
+    any later moment before the span's end, and (within the margin) it has changed just after."""
+    rng = np.random.default_rng(seed)
+    h = _history(rng, n)
+    index = HistoryIndex(h)
+    if layered and n > 1:  # outcomes reported since the index was built
+        index = HistoryIndex(OutcomeHistory(*(getattr(h, f)[: n // 2] for f in h.__dataclass_fields__)))
+        index = index.appended(OutcomeHistory(*(getattr(h, f)[n // 2:] for f in h.__dataclass_fields__)), h)
+    customers = np.array(["C1", "C2", None, "C9"], dtype=object)
+    now = (float(h.closed_s.max()) if n else 0.0) + 1.0 + days * 86400
+    count, until = index.customer_recent_span(customers, now)
+    np.testing.assert_array_equal(count, [_oracle(h, "A1", "billing", c, now)["c_recent"] for c in customers])
+    assert np.all(until >= now - RECENT_MARGIN_S)  # an outcome just inside the window: a span already over
+    for i, customer in enumerate(customers):
+        later = [now + share * (min(until[i], now + 40 * 86400) - now) for share in (0.25, 0.5, 0.999999)]
+        if later[0] > now:
+            assert [_oracle(h, "A1", "billing", customer, t)["c_recent"] for t in later] == [count[i]] * 3
+        if np.isfinite(until[i]):
+            assert _oracle(h, "A1", "billing", customer, until[i] + 2 * RECENT_MARGIN_S)["c_recent"] < count[i]
+        else:
+            assert count[i] == 0
+
+
+def test_the_span_of_a_count_is_asked_only_after_every_outcome() -> None:
+    h = _history(np.random.default_rng(0), 10)
+    with pytest.raises(ValueError, match="span"):
+        HistoryIndex(h).customer_recent_span(np.array(["C1"], dtype=object), float(h.closed_s.max()))

@@ -52,3 +52,19 @@ def test_tickets_not_to_remember_are_not_kept():
     assert len(reader) == 0
     reader.read([Ticket(ticket_id="T9", created_at=START, topic="billing")], remember=True)
     assert len(reader) == 1
+
+
+def test_a_ticket_object_keeps_its_token_and_no_other_ticket_shares_it():
+    """The token stands for the ticket (its fields and creation time) in later rounds: equal object, equal token."""
+    reader, other = TicketFieldReader(NAMES, max_tickets=3), TicketFieldReader(NAMES)
+    tickets = [Ticket(ticket_id=f"T{i}", created_at=START, topic="billing") for i in range(3)]
+    _, _, first = reader.read_with_tokens(tickets)
+    _, _, again = reader.read_with_tokens([tickets[2], tickets[0]])
+    assert again.tolist() == [first[2], first[0]] and len(set(first.tolist())) == 3
+    twin = Ticket(ticket_id="T0", created_at=START, topic="billing")  # equal fields, another object: a new token
+    _, _, elsewhere = other.read_with_tokens([twin, tickets[0]])
+    assert not set(elsewhere.tolist()) & set(first.tolist())
+    assert reader.read_with_tokens(tickets, remember=False)[2] is None
+    reader.read_with_tokens([Ticket(ticket_id=f"N{i}", created_at=START, topic="billing") for i in range(5)])
+    _, _, forgotten = reader.read_with_tokens(tickets[:1])  # forgotten when the reader was full: a new token
+    assert forgotten[0] not in first.tolist()

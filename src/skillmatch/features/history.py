@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 CUSTOMER_WINDOW_S = 7 * 86400.0
+RECENT_MARGIN_S = 1.0
+"""`customer_recent_span` ends this long before the count changes: positions are found in sums of the key's
+base and the time (about 1e11 with a hundred thousand customers), where rounding reaches about 1e-5 s."""
 KEY_SEPARATOR = "\x1f"
 SMALL_QUERY = 20_000
 """Up to this many keys a query looks them up in a dict (built once per history) rather than through pandas."""
@@ -288,6 +291,31 @@ class HistoryIndex(_PairStatsQueries):
         then, _, _ = self._customer.query(keys, time_s - CUSTOMER_WINDOW_S, code)
         return np.where(has_customer, now - then, 0.0)
 
+    def customer_recent_span(self, customer: np.ndarray, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """`customer_recent` at `time_s`, a moment after every outcome (`settled_at`), and per customer the moment
+        until which that count holds: the first of its outcomes in the window leaves it then (inf: none in it).
+
+        Later moments before that one give the same count (the history standing still); so does no moment before
+        `time_s`, in general. The moment is `RECENT_MARGIN_S` early, against the rounding of the positions.
+        """
+        n = len(customer)
+        if len(self.history) == 0:
+            return np.zeros(n), np.full(n, np.inf)
+        if not self.settled_at(time_s):
+            raise ValueError(f"outcomes close after {time_s}: the span of a count is known only after all of them")
+        customer = np.asarray(customer)
+        grouped = self._customer
+        rows = np.fromiter(itertools.chain.from_iterable(self._blocks_of(customer)), dtype=float,
+                           count=3 * n).reshape(n, 3)
+        base, start, stop = rows[:, 0], rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64)
+        then = np.searchsorted(grouped.sorted_key, base + np.clip(time_s - CUSTOMER_WINDOW_S - grouped.t0, 0.0,
+                                                                  grouped.span - 1.0))
+        first = np.maximum(then, start)
+        counted = stop > first
+        closed = grouped.sorted_key[np.minimum(first, len(grouped.sorted_key) - 1)] - base + grouped.t0
+        until = np.where(counted, closed + CUSTOMER_WINDOW_S - RECENT_MARGIN_S, np.inf)
+        return np.where(stop > start, stop - np.maximum(then, start), 0.0), until
+
     def _blocks_of(self, customer: np.ndarray) -> list[tuple[float, int, int]]:
         """`_customer_blocks`, remembered per customer (for queries after every outcome)."""
         return self._memoized("customer", customer.tolist(), lambda at: self._customer_blocks(customer[at]))
@@ -374,6 +402,12 @@ class LayeredHistoryIndex(_PairStatsQueries):
     def customer_recent(self, customer: np.ndarray, time_s: np.ndarray) -> np.ndarray:
         """See `HistoryIndex.customer_recent`."""
         return self.base.customer_recent(customer, time_s) + self.side.customer_recent(customer, time_s)
+
+    def customer_recent_span(self, customer: np.ndarray, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """See `HistoryIndex.customer_recent_span`."""
+        n0, until0 = self.base.customer_recent_span(customer, time_s)
+        n1, until1 = self.side.customer_recent_span(customer, time_s)
+        return n0 + n1, np.minimum(until0, until1)
 
     def served_by(self, customer: np.ndarray, time_s: np.ndarray) -> list[np.ndarray]:
         """See `HistoryIndex.served_by` (agents of the base first, then those only the recent outcomes add)."""

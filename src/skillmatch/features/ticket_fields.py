@@ -18,6 +18,7 @@ from skillmatch.records import Ticket
 
 MAX_TICKETS = 20_000
 """Ticket objects remembered (with their values); the oldest quarter is forgotten when there are more."""
+_TOKENS = itertools.count()  # one sequence for every reader: a token never stands for two tickets in one process
 
 
 class TicketFieldReader:
@@ -41,8 +42,14 @@ class TicketFieldReader:
         `remember`: keep these ticket objects' values for later rounds (when the caller sends the same objects
         again; a caller that builds new tickets on every call would only fill the memory).
         """
+        return self.read_with_tokens(tickets, remember)[:2]
+
+    def read_with_tokens(self, tickets: Sequence[Ticket], remember: bool = True
+                         ) -> tuple[dict[str, list[Any]], np.ndarray, np.ndarray | None]:
+        """`read`, and with `remember` a token per ticket: equal tokens, equal tickets, in the whole process
+        (a remembered ticket keeps its token; one forgotten and met again gets a new one)."""
         if not remember:
-            return self._columns(tickets)
+            return (*self._columns(tickets), None)
         kept = self._kept
         if len(kept) > self.max_tickets:
             for key in list(itertools.islice(kept, len(kept) // 4)):  # insertion order: the oldest first
@@ -50,11 +57,12 @@ class TicketFieldReader:
         found = list(map(kept.get, map(id, tickets)))  # kept tickets stay alive: their ids are not reused
         if None in found:
             for i in [i for i, entry in enumerate(found) if entry is None]:
-                found[i] = kept[id(tickets[i])] = (tickets[i], self._values(tickets[i]))
+                found[i] = kept[id(tickets[i])] = (tickets[i], (*self._values(tickets[i]), next(_TOKENS)))
         if not found:
-            return {name: [] for name in self.names}, np.empty(0)
-        *columns, created = zip(*map(operator.itemgetter(1), found))
-        return dict(zip(self.names, map(list, columns))), np.array(created, dtype=float)
+            return {name: [] for name in self.names}, np.empty(0), np.empty(0, dtype=np.int64)
+        *columns, created, tokens = zip(*map(operator.itemgetter(1), found))
+        return (dict(zip(self.names, map(list, columns))), np.array(created, dtype=float),
+                np.array(tokens, dtype=np.int64))
 
     def _values(self, ticket: Ticket) -> tuple[Any, ...]:
         """One ticket's values of `names`, then its creation time."""

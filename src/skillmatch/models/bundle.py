@@ -14,6 +14,7 @@ from skillmatch.features.pairs import AGENT_FEATURES, REFERENCE_FEATURES
 from skillmatch.logs.schema import DEFAULT_LANGUAGE
 from skillmatch.models.agent_fit import PREDICTIONS, AgentFitModel
 from skillmatch.models.difficulty import DifficultyModel
+from skillmatch.models.pair_memo import PairMemo
 from skillmatch.models.row_cache import RowCache
 
 MAX_AGENT_ROWS = 20_000
@@ -61,6 +62,7 @@ class SkillmatchModel:
         state.pop("_index", None)  # derived; rebuilt on first use after loading
         state.pop("_ticket_cache", None)
         state.pop("_agent_cache", None)
+        state.pop("_pair_memo", None)
         return state
 
     def ticket_reference(self, tickets: pd.DataFrame, time_s: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -98,8 +100,8 @@ class SkillmatchModel:
 
 
     def predict_round(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, agents: Sequence[AgentProfile],
-                      pair_ticket: np.ndarray, pair_agent: np.ndarray, now_s: float,
-                      factored: bool = True) -> RoundPredictions:
+                      pair_ticket: np.ndarray, pair_agent: np.ndarray, now_s: float, factored: bool = True,
+                      ticket_tokens: np.ndarray | None = None) -> RoundPredictions:
         """`predict_pairs` for a routing round, without pandas: every pair at `now_s`, `agents` as the roster.
 
         `tickets` maps request fields (topic, language, channel, priority, customer_id, ...) to one value per
@@ -108,20 +110,67 @@ class SkillmatchModel:
         speaks the language) instead of once per pair (only pairs whose agent served the ticket's customer
         before get their own agent row), and with `factored` the models are scored without assembling pair
         rows (`skillmatch.models.factored`), reusing the scores of pairs met in earlier rounds
-        (`skillmatch.models.pair_cache`). The predictions equal `predict_pairs` of the same round (tested).
+        (`skillmatch.models.pair_cache`). With `ticket_tokens` (per ticket, a number that stands for all its
+        fields across calls: `TicketFieldReader.read_with_tokens`) the predictions of pairs met in earlier
+        rounds are taken back whole while they hold (`skillmatch.models.pair_memo`). The predictions equal
+        `predict_pairs` of the same round (tested).
         """
-        n_t, n_a = len(created_s), len(agents)
+        n_t = len(created_s)
+        created_s = np.asarray(created_s, dtype=float)
         pair_ticket = np.asarray(pair_ticket, dtype=np.int64)
         pair_agent = np.asarray(pair_agent, dtype=np.int64)
-        time_t = np.full(n_t, float(now_s))
+        index = self.index
         customers = np.array(list(_values(tickets, "customer_id", n_t)), dtype=object)
-        side, side_ids = self._ticket_side(tickets, np.asarray(created_s, dtype=float),
-                                           self.index.customer_recent(customers, time_t), factored)
+        if (ticket_tokens is None or not factored or not len(pair_ticket) or not index.settled_at(now_s)
+                or not self.agent_fit.scores_factored()):
+            recent = index.customer_recent(customers, np.full(n_t, float(now_s)))
+            return self._fresh_round(tickets, created_s, customers, recent, agents, pair_ticket, pair_agent, now_s,
+                                     factored)[0]
+        memo = self.__dict__.get("_pair_memo")
+        if memo is None:
+            memo = self.__dict__["_pair_memo"] = PairMemo(len(PREDICTIONS), 2)
+        tokens = np.asarray(ticket_tokens, dtype=np.int64)
+        recall = memo.recall(index, tokens, agents, pair_ticket, pair_agent, float(now_s))
+        missing = np.ones(len(pair_ticket), dtype=bool)
+        missing[recall.found] = False
+        missing = np.flatnonzero(missing)
+        pairs = np.empty((len(PREDICTIONS), len(pair_ticket)))
+        pairs[:, recall.found] = recall.values
+        reference, recent = recall.reference, recall.recent
+        renewed = np.flatnonzero(~recall.current)  # tickets whose customer's recent contacts are counted again
+        asked = np.union1d(renewed, pair_ticket[missing])  # tickets with something computed afresh
+        if not len(asked):
+            return RoundPredictions(reference[:, 0], reference[:, 1], dict(zip(PREDICTIONS, pairs)))
+        recent_span = recall.recent_span
+        recent_span[0, renewed] = float(now_s)
+        recent[renewed], recent_span[1, renewed] = index.customer_recent_span(customers[renewed], float(now_s))
+        position = np.full(n_t, -1, dtype=np.int64)
+        position[asked] = np.arange(len(asked))
+        subset = {name: [values[i] for i in asked.tolist()] for name, values in tickets.items()}
+        fresh, lasting = self._fresh_round(subset, created_s[asked], customers[asked], recent[asked], agents,
+                                           position[pair_ticket[missing]], pair_agent[missing], now_s, factored)
+        values = np.vstack([fresh.pairs[key] for key in PREDICTIONS])
+        pairs[:, missing] = values
+        reference[asked] = np.column_stack([fresh.p_resolve_ref, fresh.log_handle_ref])
+        ticket_span = recent_span[:, pair_ticket[missing]]
+        span = np.stack([np.maximum(lasting[:, 0], ticket_span[0]), np.minimum(lasting[:, 1], ticket_span[1])])
+        memo.keep(tokens[asked], ~recall.current[asked], recent[asked], recent_span[:, asked], reference[asked], agents,
+                  position[pair_ticket[missing]], pair_agent[missing], values, span)
+        return RoundPredictions(reference[:, 0], reference[:, 1], dict(zip(PREDICTIONS, pairs)))
+
+    def _fresh_round(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, customers: np.ndarray,
+                     recent: np.ndarray, agents: Sequence[AgentProfile], pair_ticket: np.ndarray,
+                     pair_agent: np.ndarray, now_s: float, factored: bool) -> tuple[RoundPredictions, np.ndarray]:
+        """`predict_round` computed (`recent`: the customers' recent contacts at `now_s`), and per pair the span
+        [from, until) of `now` in which its predictions hold ([inf, -inf]: no span known)."""
+        n_t, n_a = len(created_s), len(agents)
+        time_t = np.full(n_t, float(now_s))
+        side, side_ids = self._ticket_side(tickets, created_s, recent, factored)
         ticket_matrix, p_ref, log_handle_ref = side[:, :-2], side[:, -2], side[:, -1]
         out = RoundPredictions(p_ref, log_handle_ref, {})
         if not len(pair_ticket):
             out.pairs.update({k: np.array([]) for k in PREDICTIONS})
-            return out
+            return out, np.empty((0, 2))
 
         # agent side: one row per (agent, topic, speaks the language), plus one per pair whose agent served the customer
         ids = np.array([a.agent_id for a in agents], dtype=object)
@@ -153,19 +202,20 @@ class SkillmatchModel:
         row_speaks = np.concatenate([row_speaks, speaks_code[exceptional]])
         row_customer = np.concatenate([np.full(len(keys), None, dtype=object), customers[pair_ticket[exceptional]]])
         left_names = [*self.builder.ticket_columns, *REFERENCE_FEATURES]
-        right, right_ids = self._agent_side(agents, roster, topics, row_agent, row_topic, row_speaks, row_customer,
-                                            float(now_s), left_names if factored else None)
+        right, right_ids, lasting = self._agent_side(agents, roster, topics, row_agent, row_topic, row_speaks,
+                                                     row_customer, float(now_s), left_names if factored else None)
         left = np.column_stack([ticket_matrix, p_ref, log_handle_ref])
         out.pairs.update(self.agent_fit.predict_sides(left, left_names, pair_ticket, right, AGENT_FEATURES, right_row,
                                                       factored=factored, left_ids=side_ids,
                                                       right_ids=right_ids if factored else None))
-        return out
+        return out, lasting[right_row]
 
     def _agent_side(self, agents: Sequence[AgentProfile], roster: Roster, topics: np.ndarray, row_agent: np.ndarray,
                     row_topic: np.ndarray, row_speaks: np.ndarray, row_customer: np.ndarray, now_s: float,
-                    left_names: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+                    left_names: list[str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per agent-side row (agent, topic, speaks code 0/1/2 for no/yes/unknown, customer it served or None):
-        its `AGENT_FEATURES` at `now_s`, and an id standing for those values (-1: not kept).
+        its `AGENT_FEATURES` at `now_s`, an id standing for those values (-1: not kept), and the span
+        [from, until) of `now` in which the row scores every pair as it does at `now_s` ([inf, -inf]: not kept).
 
         With `left_names` (factored scoring) rows are kept across rounds while the history stands still and
         time has not moved a row across a split of the models (`AgentFitModel.class_horizons`): a kept row
@@ -177,7 +227,8 @@ class SkillmatchModel:
 
         index = self.index
         if left_names is None or not self.agent_fit.scores_factored() or not index.settled_at(now_s):
-            return compute(np.arange(len(row_agent)))[0], np.full(len(row_agent), -1, dtype=np.int64)
+            return (compute(np.arange(len(row_agent)))[0], np.full(len(row_agent), -1, dtype=np.int64),
+                    np.tile([np.inf, -np.inf], (len(row_agent), 1)))
         cache = self.__dict__.get("_agent_cache")
         if cache is None or cache[0] is not index:  # the history moved: every row is computed again
             rows_cache = cache[1] if cache is not None else RowCache(max_rows=MAX_AGENT_ROWS)
@@ -201,7 +252,7 @@ class SkillmatchModel:
 
         kept, ids = rows_cache.rows_with_ids(keys, compute_lasting,
                                              still_valid=lambda rows: (rows[:, -2] <= now_s) & (now_s < rows[:, -1]))
-        return kept[:, :-2], ids
+        return kept[:, :-2], ids, kept[:, -2:]
 
     def _agent_rows(self, agents: Sequence[AgentProfile], roster: Roster, topics: np.ndarray, row_agent: np.ndarray,
                     row_topic: np.ndarray, row_speaks: np.ndarray, row_customer: np.ndarray,
