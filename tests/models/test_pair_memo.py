@@ -3,6 +3,7 @@ and the history move; the memo answers only what still holds, whatever it had to
 from __future__ import annotations
 
 import dataclasses
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -94,13 +95,19 @@ _MEMO_ROUNDS = st.lists(st.tuples(
 ), min_size=1, max_size=25)
 
 
-@given(rounds=_MEMO_ROUNDS, max_cells=st.sampled_from([16, 60, 1 << 20]))
+@given(rounds=_MEMO_ROUNDS, limits=st.sampled_from([(16, 100), (60, 100), (1 << 20, 6), (1 << 20, 100)]))
 @settings(max_examples=120, deadline=None)
-def test_the_memo_answers_only_what_was_kept_and_still_holds(rounds, max_cells):
+def test_the_memo_answers_only_what_was_kept_and_still_holds(rounds, limits):
     """Against a plain record of everything kept: each pair found was kept last with these values and holds
     now, as does its ticket; with room for everything, every such pair is found. Small memories drop rows
     and start again when agents overflow, never answering wrongly."""
-    memo = PairMemo(2, 1, max_cells=max_cells)
+    max_cells, max_rows = limits
+    with patch.multiple("skillmatch.models.pair_memo", _MIN_ROWS=2, _MIN_COLUMNS=1):  # the arrays grow from tiny
+        memo = PairMemo(2, 1, max_cells=max_cells, max_rows=max_rows)
+        _check_rounds(memo, rounds, complete=limits == (1 << 20, 100))
+
+
+def _check_rounds(memo: PairMemo, rounds: list, complete: bool) -> None:
     tickets: dict[int, tuple[float, ...]] = {}  # token -> (recent, from, until, reference)
     cells: dict[tuple[int, str], tuple[float, ...]] = {}  # (token, agent) -> (value 0, value 1, from, until)
     owner = object()
@@ -121,7 +128,7 @@ def test_the_memo_answers_only_what_was_kept_and_still_holds(rounds, max_cells):
         holding = [i for i, (t, a) in enumerate(zip(pair_t, pair_a)) if current[t] and (tokens[t], agents[a]) in cells
                    and cells[tokens[t], agents[a]][2] <= now < cells[tokens[t], agents[a]][3]]
         assert set(recall.found.tolist()) <= set(holding)
-        if max_cells == 1 << 20:
+        if complete:
             assert recall.current.tolist() == current and sorted(recall.found.tolist()) == holding
         for j, i in enumerate(recall.found.tolist()):
             assert tuple(recall.values[:, j]) == cells[tokens[pair_t[i]], agents[pair_a[i]]][:2]

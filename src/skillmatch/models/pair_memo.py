@@ -22,6 +22,9 @@ import numpy as np
 MAX_CELLS = 1 << 20
 """(ticket, agent) cells kept at most: 48 MB of predictions and spans with four predictions. A queue of
 1,000 tickets among 1,000 agents fits; when tickets overflow, those not asked for longest go."""
+MAX_ROWS = 8192
+"""Tickets kept at most, however few the agents (a claim stream brings new tickets all day long: 6 MB
+with 16 agents)."""
 _MIN_ROWS, _MIN_COLUMNS = 256, 16
 _TICKET_WIDTH = 3  # per ticket: its customer's recent contacts and the span [from, until) in which that holds
 
@@ -44,14 +47,17 @@ class PairMemo:
     """Per ticket token: recent contacts and reference values with their span; per (ticket, agent profile):
     predictions with theirs. Thread-safe; a new owner (the history the values came from) clears it."""
 
-    def __init__(self, n_predictions: int, n_reference: int, max_cells: int = MAX_CELLS) -> None:
-        self.n_predictions, self.n_reference, self.max_cells = n_predictions, n_reference, max_cells
+    def __init__(self, n_predictions: int, n_reference: int, max_cells: int = MAX_CELLS,
+                 max_rows: int = MAX_ROWS) -> None:
+        self.n_predictions, self.n_reference, self.max_cells, self.max_rows = (n_predictions, n_reference,
+                                                                               max_cells, max_rows)
         self._lock = threading.Lock()
         self._owner: object | None = None
         self._clock = itertools.count(1)
         self._allocate()
 
-    def _allocate(self, rows: int = _MIN_ROWS, columns: int = _MIN_COLUMNS) -> None:
+    def _allocate(self) -> None:
+        rows, columns = min(_MIN_ROWS, self.max_rows), _MIN_COLUMNS
         self._rows: dict[int, int] = {}  # ticket token -> row
         self._columns: dict[Hashable, int] = {}  # agent profile -> column
         self._values = np.empty((self.n_predictions, rows, columns))
@@ -145,8 +151,11 @@ class PairMemo:
         if len(self._free_rows) >= needed:
             return True
         size = self._values.shape[1]
-        if self._grow(rows=max(2 * size, size + needed)):
-            return True
+        if size < self.max_rows or size < needed:
+            self._grow(rows=min(max(2 * size, size + needed), max(self.max_rows, needed)))
+            if len(self._free_rows) >= needed:
+                return True
+            size = self._values.shape[1]
         occupied = np.fromiter(self._rows.values(), dtype=np.int64, count=len(self._rows))
         occupied = occupied[~np.isin(occupied, keep)]
         gone = set(occupied[np.argsort(self._asked[occupied], kind="stable")][:max(needed, size // 4)].tolist())
@@ -180,4 +189,4 @@ def _positions(places: dict, keys: Sequence[Hashable]) -> np.ndarray:
     return np.fromiter(map(places.get, keys, itertools.repeat(-1)), dtype=np.int64, count=len(keys))
 
 
-__all__ = ["MAX_CELLS", "PairMemo", "Recall"]
+__all__ = ["MAX_CELLS", "MAX_ROWS", "PairMemo", "Recall"]
