@@ -108,8 +108,10 @@ def test_the_memo_answers_only_what_was_kept_and_still_holds(rounds, limits):
 
 
 def _check_rounds(memo: PairMemo, rounds: list, complete: bool) -> None:
-    tickets: dict[int, tuple[float, ...]] = {}  # token -> (recent, from, until, reference)
-    cells: dict[tuple[int, str], tuple[float, ...]] = {}  # (token, agent) -> (value 0, value 1, from, until)
+    # everything kept since the owner last changed, latest last: a memo short of room may answer from an
+    # older keep whose span still holds (those values were right for that span)
+    tickets: dict[int, list[tuple[float, ...]]] = {}  # token -> [(recent, from, until, reference)]
+    cells: dict[tuple[int, str], list[tuple[float, ...]]] = {}  # (token, agent) -> [(value 0, value 1, from, until)]
     owner = object()
     for tokens, agent_numbers, now, seed, new_owner in rounds:
         rng = np.random.default_rng(seed)
@@ -120,18 +122,20 @@ def _check_rounds(memo: PairMemo, rounds: list, complete: bool) -> None:
         agents = [f"A{a}" for a in agent_numbers]
         pair_t, pair_a = np.nonzero(rng.random((len(tokens), len(agents))) < 0.7)
         recall = memo.recall(owner, np.array(tokens), agents, pair_t, pair_a, float(now))
-        current = [t in tickets and tickets[t][1] <= now < tickets[t][2] for t in tokens]
         for i, t in enumerate(tokens):
             if recall.current[i]:
-                assert current[i]
-                assert (recall.recent[i], *recall.recent_span[:, i], recall.reference[i, 0]) == tickets[t]
-        holding = [i for i, (t, a) in enumerate(zip(pair_t, pair_a)) if current[t] and (tokens[t], agents[a]) in cells
-                   and cells[tokens[t], agents[a]][2] <= now < cells[tokens[t], agents[a]][3]]
-        assert set(recall.found.tolist()) <= set(holding)
-        if complete:
-            assert recall.current.tolist() == current and sorted(recall.found.tolist()) == holding
+                kept = (recall.recent[i], *recall.recent_span[:, i], recall.reference[i, 0])
+                assert kept in tickets[t] and kept[1] <= now < kept[2]
         for j, i in enumerate(recall.found.tolist()):
-            assert tuple(recall.values[:, j]) == cells[tokens[pair_t[i]], agents[pair_a[i]]][:2]
+            kept = tuple(recall.values[:, j])
+            versions = cells[tokens[pair_t[i]], agents[pair_a[i]]]
+            assert any(v[:2] == kept and v[2] <= now < v[3] for v in versions)
+        if complete:  # room for everything: every keep succeeded, and what the latest holds is found
+            current = [t in tickets and tickets[t][-1][1] <= now < tickets[t][-1][2] for t in tokens]
+            holding = [i for i, (t, a) in enumerate(zip(pair_t, pair_a)) if current[t]
+                       and (tokens[t], agents[a]) in cells and cells[tokens[t], agents[a]][-1][2] <= now
+                       < cells[tokens[t], agents[a]][-1][3]]
+            assert recall.current.tolist() == current and sorted(recall.found.tolist()) == holding
         # what a round computes and keeps: the tickets not current and the pairs not found
         missing = np.setdiff1d(np.arange(len(pair_t)), recall.found)
         asked = np.union1d(np.flatnonzero(~recall.current), pair_t[missing]).astype(np.int64)
@@ -144,11 +148,26 @@ def _check_rounds(memo: PairMemo, rounds: list, complete: bool) -> None:
         position[asked] = np.arange(len(asked))
         values = rng.random((2, len(missing)))
         span = np.vstack([now - rng.integers(0, 5, len(missing)), now + rng.integers(-1, 20, len(missing))])
-        memo.keep(np.array(tokens)[asked], renewed, kept_recent, kept_span, reference, agents, position[pair_t[missing]],
-                  pair_a[missing], values, span)
+        memo.keep(owner, np.array(tokens)[asked], renewed, kept_recent, kept_span, reference, agents,
+                  position[pair_t[missing]], pair_a[missing], values, span)
         for k, i in enumerate(asked.tolist()):
-            if renewed[k]:
+            tickets.setdefault(tokens[i], []).append((float(kept_recent[k]), *kept_span[:, k].tolist(),
+                                                      float(reference[k, 0])))
+            if renewed[k] and complete:  # the ticket's earlier pairs are dropped
                 cells = {key: cell for key, cell in cells.items() if key[0] != tokens[i]}
-            tickets[tokens[i]] = (float(kept_recent[k]), *kept_span[:, k].tolist(), float(reference[k, 0]))
         for k, i in enumerate(missing.tolist()):
-            cells[tokens[pair_t[i]], agents[pair_a[i]]] = (*values[:, k].tolist(), *span[:, k].tolist())
+            cells.setdefault((tokens[pair_t[i]], agents[pair_a[i]]), []).append((*values[:, k].tolist(),
+                                                                                 *span[:, k].tolist()))
+
+
+def test_values_computed_from_an_older_history_are_not_kept():
+    """A round that read the memo before the history changed keeps nothing once a round of the new one came."""
+    memo = PairMemo(1, 1)
+    old, new = object(), object()
+    tokens, pair = np.array([5]), np.array([0])
+    memo.recall(old, tokens, ["A"], pair, pair, 10.0)
+    memo.recall(new, tokens, ["A"], pair, pair, 10.0)
+    memo.keep(old, tokens, np.array([True]), np.array([0.0]), np.array([[10.0], [20.0]]), np.array([[0.5]]), ["A"],
+              pair, pair, np.array([[0.9]]), np.array([[10.0], [20.0]]))
+    recall = memo.recall(new, tokens, ["A"], pair, pair, 11.0)
+    assert not recall.current[0] and len(recall.found) == 0 and len(memo) == 0

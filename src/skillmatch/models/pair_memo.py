@@ -98,13 +98,16 @@ class PairMemo:
             values = self._values.reshape(self.n_predictions, -1).take(cell[valid], axis=1)
         return Recall(current, ticket[:, 0], ticket[:, 1:3].T.copy(), ticket[:, _TICKET_WIDTH:], found, values)
 
-    def keep(self, tokens: np.ndarray, renewed: np.ndarray, recent: np.ndarray, recent_span: np.ndarray,
-             reference: np.ndarray, agents: Sequence[Hashable], pair_ticket: np.ndarray, pair_agent: np.ndarray,
-             values: np.ndarray, span: np.ndarray) -> None:
+    def keep(self, owner: object, tokens: np.ndarray, renewed: np.ndarray, recent: np.ndarray,
+             recent_span: np.ndarray, reference: np.ndarray, agents: Sequence[Hashable], pair_ticket: np.ndarray,
+             pair_agent: np.ndarray, values: np.ndarray, span: np.ndarray) -> None:
         """Keep, per ticket of `tokens`, its recent contacts with their span (2, n) and its reference values;
         where `renewed`, those replace what was kept, and the ticket's pairs kept before are dropped. Per pair
-        (`tokens[pair_ticket[i]]`, `agents[pair_agent[i]]`): its predictions `values` and span (2, n_pairs)."""
+        (`tokens[pair_ticket[i]]`, `agents[pair_agent[i]]`): its predictions `values` and span (2, n_pairs).
+        Values from `owner`'s history are dropped if another owner came meanwhile."""
         with self._lock:
+            if owner is not self._owner:
+                return
             rows = self._rows_of(tokens.tolist())
             columns = self._columns_of(agents) if rows is not None else None
             if rows is None or columns is None:
