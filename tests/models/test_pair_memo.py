@@ -71,8 +71,8 @@ def test_a_claim_stream_with_ticket_tokens_equals_predict_pairs(trained, two_wee
                                   ticket_tokens=queue_tokens)
         for key in ("p_resolve", "handle_time_s", "csat"):
             np.testing.assert_array_equal(got.pairs[key], expected[key].to_numpy(), err_msg=f"{key} at step {step}")
-        np.testing.assert_array_equal(got.p_resolve_ref, reference["p_resolve_ref"].to_numpy(), err_msg=f"step {step}")
-        np.testing.assert_array_equal(got.log_handle_ref, reference["log_handle_ref"].to_numpy(), err_msg=f"step {step}")
+        for key in ("p_resolve_ref", "log_handle_ref"):
+            np.testing.assert_array_equal(getattr(got, key), reference[key].to_numpy(), err_msg=f"{key} at step {step}")
         new = set(queue_tokens.tolist()) - seen
         seen |= new
         fresh_tickets.append(sum(renewed) - (len(new) if step != 30 else len(queue)))
@@ -141,8 +141,8 @@ def _check_rounds(memo: PairMemo, rounds: list, complete: bool) -> None:
         asked = np.union1d(np.flatnonzero(~recall.current), pair_t[missing]).astype(np.int64)
         renewed = ~recall.current[asked]
         kept_recent = np.where(renewed, rng.integers(0, 4, len(asked)), recall.recent[asked])
-        kept_span = np.where(renewed, np.vstack([np.full(len(asked), float(now)), now + rng.integers(0, 20, len(asked))]),
-                             recall.recent_span[:, asked])
+        drawn_span = np.vstack([np.full(len(asked), float(now)), now + rng.integers(0, 20, len(asked))])
+        kept_span = np.where(renewed, drawn_span, recall.recent_span[:, asked])
         reference = np.where(renewed[:, None], rng.random((len(asked), 1)), recall.reference[asked])
         position = np.full(len(tokens), -1)
         position[asked] = np.arange(len(asked))

@@ -154,8 +154,8 @@ class SkillmatchModel:
         reference[asked] = np.column_stack([fresh.p_resolve_ref, fresh.log_handle_ref])
         ticket_span = recent_span[:, pair_ticket[missing]]
         span = np.stack([np.maximum(lasting[:, 0], ticket_span[0]), np.minimum(lasting[:, 1], ticket_span[1])])
-        memo.keep(index, tokens[asked], ~recall.current[asked], recent[asked], recent_span[:, asked], reference[asked], agents,
-                  position[pair_ticket[missing]], pair_agent[missing], values, span)
+        memo.keep(index, tokens[asked], ~recall.current[asked], recent[asked], recent_span[:, asked],
+                  reference[asked], agents, position[pair_ticket[missing]], pair_agent[missing], values, span)
         return RoundPredictions(reference[:, 0], reference[:, 1], dict(zip(PREDICTIONS, pairs)))
 
     def _fresh_round(self, tickets: Mapping[str, Sequence[Any]], created_s: np.ndarray, customers: np.ndarray,

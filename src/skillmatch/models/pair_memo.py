@@ -1,4 +1,4 @@
-"""A round's predictions kept per (ticket, agent) across rounds: a claim stream asks for nearly the same pairs each time.
+"""A round's predictions kept per (ticket, agent) across rounds: a claim stream asks for nearly the same pairs.
 
 Each claim-next request carries the whole queue (200 tickets, say) and the free agents, and all but a
 ticket or two were in the previous request. `SkillmatchModel.predict_round` looks each pair up here first
