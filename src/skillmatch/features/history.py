@@ -277,13 +277,7 @@ class HistoryIndex(_PairStatsQueries):
             return np.zeros(len(time_s))
         customer = np.asarray(customer)
         if self._after_everything(time_s):  # all of a customer's events are before now: only the window's start moves
-            rows = np.fromiter(itertools.chain.from_iterable(self._blocks_of(customer)),
-                               dtype=float, count=3 * len(time_s)).reshape(len(time_s), 3)
-            base, start, stop = rows[:, 0], rows[:, 1], rows[:, 2]
-            grouped = self._customer
-            then = np.searchsorted(grouped.sorted_key,
-                                   base + np.clip(time_s - CUSTOMER_WINDOW_S - grouped.t0, 0.0, grouped.span - 1.0))
-            return np.where(stop > start, stop - np.maximum(then, start), 0.0)
+            return self._window(customer, time_s)[0]
         has_customer = pd.notna(customer)
         keys = _keys(np.where(has_customer, customer, ""))
         code = self._customer.codes(keys)
@@ -303,18 +297,23 @@ class HistoryIndex(_PairStatsQueries):
             return np.zeros(n), np.full(n, np.inf)
         if not self.settled_at(time_s):
             raise ValueError(f"outcomes close after {time_s}: the span of a count is known only after all of them")
-        customer = np.asarray(customer)
+        count, base, first, stop = self._window(np.asarray(customer), time_s)
         grouped = self._customer
-        rows = np.fromiter(itertools.chain.from_iterable(self._blocks_of(customer)), dtype=float,
-                           count=3 * n).reshape(n, 3)
-        base, start, stop = rows[:, 0], rows[:, 1].astype(np.int64), rows[:, 2].astype(np.int64)
-        then = np.searchsorted(grouped.sorted_key, base + np.clip(time_s - CUSTOMER_WINDOW_S - grouped.t0, 0.0,
-                                                                  grouped.span - 1.0))
-        first = np.maximum(then, start)
-        counted = stop > first
         closed = grouped.sorted_key[np.minimum(first, len(grouped.sorted_key) - 1)] - base + grouped.t0
-        until = np.where(counted, closed + CUSTOMER_WINDOW_S - RECENT_MARGIN_S, np.inf)
-        return np.where(stop > start, stop - np.maximum(then, start), 0.0), until
+        return count, np.where(stop > first, closed + CUSTOMER_WINDOW_S - RECENT_MARGIN_S, np.inf)
+
+    def _window(self, customer: np.ndarray, time_s: np.ndarray | float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """After every outcome, per customer: its count in the 7 days before `time_s`, its block's key base, and
+        the positions (in the customer grouping) of its first event in that window and of its block's end."""
+        rows = np.fromiter(itertools.chain.from_iterable(self._blocks_of(customer)), dtype=float,
+                           count=3 * len(customer)).reshape(len(customer), 3)
+        base, start, stop = rows[:, 0], rows[:, 1], rows[:, 2]
+        grouped = self._customer
+        then = np.searchsorted(grouped.sorted_key,
+                               base + np.clip(time_s - CUSTOMER_WINDOW_S - grouped.t0, 0.0, grouped.span - 1.0))
+        first = np.maximum(then, start)
+        return np.where(stop > start, stop - first, 0.0), base, first.astype(np.int64), stop.astype(np.int64)
 
     def _blocks_of(self, customer: np.ndarray) -> list[tuple[float, int, int]]:
         """`_customer_blocks`, remembered per customer (for queries after every outcome)."""
