@@ -97,6 +97,7 @@ class Engine:
         self._center = (float(np.mean(center)), float(np.std(center)))
         builder = model.builder
         self._ticket_fields = TicketFieldReader([*ROUND_FIELDS, *builder.extra_categorical, *builder.extra_numeric])
+        self._last_served: dict[str, dict[str, Any]] = {}  # per call, the arguments of the last round answered
         self._sync_history()
 
     @classmethod
@@ -140,10 +141,13 @@ class Engine:
             rnd, solution = self._within_growth_quota(rnd, solution)
             response = self._response(rnd, solution.agent_of_ticket, solution.unassigned_reason, now_dt)
             try:
-                return self._commit(request_id, request_hash, response, rnd, solution.agent_of_ticket, now_dt, commit,
-                                    pulled=False)
+                response = self._commit(request_id, request_hash, response, rnd, solution.agent_of_ticket, now_dt,
+                                        commit, pulled=False)
             except TicketHeld:
                 continue  # an agent claimed one of these tickets meanwhile: decide again without it
+            self._last_served["assign"] = {"tickets": parsed_tickets, "agents": parsed_agents, "now": now_dt,
+                                           "weights": parsed_weights}
+            return response
         raise ConflictError(f"agents kept claiming these tickets while the round was decided "
                             f"({HOLD_RACE_ATTEMPTS} attempts); send the round again")
 
@@ -186,10 +190,13 @@ class Engine:
             if choice.ticket is None:
                 response["reason"] = _why_no_claim(choice.reason, rnd)
             try:
-                return self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit,
-                                    pulled=True)
+                response = self._commit(request_id, request_hash, response, rnd, agent_of_ticket, now_dt, commit,
+                                        pulled=True)
             except TicketHeld:
                 continue  # another agent took the chosen ticket meanwhile: choose again without it
+            self._last_served["next"] = {"agent": me, "queue": parsed_queue, "others": parsed_others, "now": now_dt,
+                                         "weights": parsed_weights}
+            return response
         raise ConflictError(f"other agents kept claiming the chosen tickets ({HOLD_RACE_ATTEMPTS} attempts); "
                             "ask again")
 
@@ -279,15 +286,30 @@ class Engine:
         return {"total": rnd.scores.total, "eligible": rnd.eligible, "p_resolve": rnd.predicted["p_resolve"],
                 "handle_time_s": rnd.predicted["handle_time_s"], "free_slots": rnd.free_slots}
 
-    def warm_up(self) -> None:
+    def last_served(self) -> list[tuple[str, dict[str, Any]]]:
+        """The last round of each routing call this engine answered ("assign", "next"), as (call, its arguments
+        parsed): what `warm_up` of the engine replacing this one replays."""
+        return list(self._last_served.items())
+
+    def warm_up(self, replay: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
         """Score one made-up pair, so that what the first round builds (history index and look-ups, flattened
-        trees, compiled kernels) exists before a request needs it; nothing is recorded."""
+        trees, compiled kernels) exists before a request needs it; then answer the rounds of `replay` (the
+        engine this one replaces: its `last_served()`), so that a model swapped in meets the live queue with
+        its tickets, agents and pairs already computed instead of computing all of them within the first
+        requests. Nothing is recorded; a replayed round that fails raises RuntimeError naming it.
+        """
         topics = self.model.builder.vocab_.get("topic") or ["warm-up"]
         agent_id = self.model.roster.ids[0] if self.model.roster.ids else "warm-up"
         now = datetime.now(timezone.utc)
         self.pair_scores([{"ticket_id": "warm-up", "created_at": now, "topic": topics[0], "customer_id": "warm-up"}],
                          [{"agent_id": agent_id, "free_slots": 1, "languages": [DEFAULT_LANGUAGE],
                            "certifications": [topics[0]]}], now)  # eligible whatever the roster and policy say
+        calls = {"assign": self.assign, "next": self.next}
+        for call, arguments in replay:
+            try:
+                calls[call](**arguments, commit=False)
+            except Exception as exc:
+                raise RuntimeError(f"the model failed on the last {call} round served: {exc}") from exc
 
     # ------------------------------------------------------------------ internals
     def _sync_history(self) -> None:

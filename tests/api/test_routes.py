@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import re
 import threading
 import time
@@ -258,13 +259,51 @@ def test_a_model_failing_to_load_in_any_way_keeps_the_old_version_serving(client
     old = client.get("/v1/model").json()["model_version"]
     add_version(models_dir, trained[0], "v2")
     promote(models_dir, "v2")
-    def blows_up(self: Engine) -> None:
+    def blows_up(self: Engine, replay: object = ()) -> None:
         raise RuntimeError("a kernel blew up")
 
     monkeypatch.setattr(Engine, "warm_up", blows_up)
     assert not client.app.state.holder.refresh()
     assert client.post("/v1/assign", json=round_body).json()["model_version"] == old
     assert "a kernel blew up" in (client.app.state.holder.last_error or "")
+
+
+def test_a_promoted_model_is_warmed_on_the_last_round_served(client, models_dir, trained, round_body):
+    from skillmatch.models.folder import promote
+
+    client.post("/v1/assign", json={**round_body, "commit": False})
+    old = client.app.state.holder.current.engine
+    add_version(models_dir, trained[0], "v2")
+    promote(models_dir, "v2")
+    assert client.app.state.holder.refresh()
+    new = client.app.state.holder.current.engine
+    assert new is not old
+    (call, replayed), = new.last_served()
+    served = old.last_served()[0][1]
+    assert call == "assign" and replayed["now"] == served["now"]
+    assert len(replayed["tickets"]) == 12 and all(map(operator.is_, replayed["tickets"], served["tickets"]))
+
+
+def test_a_promoted_model_failing_on_the_last_round_served_keeps_the_old_version(client, models_dir, trained,
+                                                                                round_body, monkeypatch):
+    from skillmatch.engine import Engine
+    from skillmatch.models.folder import promote
+
+    old_version = client.post("/v1/assign", json={**round_body, "commit": False}).json()["model_version"]
+    old = client.app.state.holder.current.engine
+    add_version(models_dir, trained[0], "v2")
+    promote(models_dir, "v2")
+    assign = Engine.assign
+
+    def fails_on_the_new_model(self: Engine, *args: object, **kwargs: object) -> dict:
+        if self is not old:
+            raise ValueError("a feature is missing")
+        return assign(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "assign", fails_on_the_new_model)
+    assert not client.app.state.holder.refresh()
+    assert client.post("/v1/assign", json={**round_body, "request_id": "r-2"}).json()["model_version"] == old_version
+    assert "failed on the last assign round served: a feature is missing" in client.app.state.holder.last_error
 
 
 def test_the_model_watcher_outlives_an_unexpected_error(models_dir, trained, tmp_path, monkeypatch):

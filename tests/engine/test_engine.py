@@ -186,3 +186,53 @@ def test_warm_up_builds_what_the_first_round_needs_and_records_nothing(engine, r
     assert engine.model.agent_fit.__dict__.get("_factored_forest") is not None or not factored.AVAILABLE
     assert engine.ledger.fair_share(engine._window_start(NOW)) == {}
     assert engine.ledger.outcome_history() == []
+
+
+@pytest.fixture()
+def successor(trained, tmp_path, policy):
+    """A second engine on the same model and ledger: the one a hot reload swaps in."""
+    eng = Engine.load(trained[0], database_url=f"sqlite:///{tmp_path / 'ledger.db'}", policy=policy)
+    yield eng
+    eng.close()
+
+
+def _fresh_tickets(engine, monkeypatch) -> list[int]:
+    """Spy: the number of tickets each round of `engine` computes afresh (instead of taking back)."""
+    seen: list[int] = []
+    compute = engine.model._fresh_round
+
+    def counting(tickets, created_s, *args, **kwargs):
+        seen.append(len(created_s))
+        return compute(tickets, created_s, *args, **kwargs)
+
+    monkeypatch.setattr(engine.model, "_fresh_round", counting)
+    return seen
+
+
+@pytest.mark.parametrize("replayed", [True, False], ids=["replaying-the-last-rounds", "made-up-pair-only"])
+def test_warm_up_replays_the_last_rounds_served_so_that_the_next_claim_computes_nothing(
+        engine, successor, logged, two_weeks, monkeypatch, replayed):
+    queue = [Ticket.model_validate(t) for t in tickets_from(logged, 30)]  # the same objects each time, as the API
+    crew = agents_from(two_weeks, 6, slots=1)
+    engine.assign(queue[:12], crew, now=NOW, commit=False)
+    answered = engine.next(crew[0], queue, others=crew[1:], now=NOW, commit=False)
+    assert [call for call, _ in engine.last_served()] == ["assign", "next"]
+    computed = _fresh_tickets(successor, monkeypatch)
+
+    successor.warm_up(engine.last_served() if replayed else ())
+    assert successor.ledger.fair_share(successor._window_start(NOW)) == {}  # nothing was recorded
+    computed.clear()
+    assert successor.next(crew[0], queue, others=crew[1:], now=NOW, commit=False) == answered
+    assert computed == ([] if replayed else [30])
+
+
+def test_a_replayed_round_that_fails_names_the_call(engine, successor, logged, two_weeks, monkeypatch):
+    crew = agents_from(two_weeks, 3, slots=1)
+    engine.next(crew[0], tickets_from(logged, 5), others=crew[1:], now=NOW, commit=False)
+
+    def broken(*args, **kwargs):
+        raise ValueError("a kernel blew up")
+
+    monkeypatch.setattr(successor, "next", broken)
+    with pytest.raises(RuntimeError, match="the model failed on the last next round served: a kernel blew up"):
+        successor.warm_up(engine.last_served())
