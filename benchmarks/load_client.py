@@ -54,8 +54,8 @@ class LoadClient:
         self._selector.register(sock, selectors.EVENT_READ, connection)
         return connection
 
-    def run(self, bodies: Callable[[int], bytes], seconds: float,
-            rate: float | None = None) -> tuple[list[float], int, float]:
+    def run(self, bodies: Callable[[int], bytes], seconds: float, rate: float | None = None,
+            timeline: list[tuple[float, float]] | None = None) -> tuple[list[float], int, float]:
         """Send requests until `seconds` pass; the latencies, the failures and the seconds until the last answer.
 
         Request i gets `bodies(i)`, built when it is sent. Closed loop without `rate` (a connection sends its
@@ -85,6 +85,8 @@ class LoadClient:
                 in_flight += 1
                 if self._send(connection, bodies(number), due) is False:  # the connection broke: a failure
                     latencies.append(time.perf_counter() - due)
+                    if timeline is not None:
+                        timeline.append((due - started, latencies[-1]))
                     failures += 1
                     in_flight -= 1
                     connection.busy = False
@@ -106,6 +108,8 @@ class LoadClient:
                 if answered is None:
                     continue
                 latencies.append(time.perf_counter() - connection.due)
+                if timeline is not None:
+                    timeline.append((connection.due - started, latencies[-1]))
                 failures += not answered
                 in_flight -= 1
                 connection.busy = False

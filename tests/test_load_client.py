@@ -55,8 +55,10 @@ def server() -> Iterator[ThreadingHTTPServer]:
 def test_each_request_counts_once_and_refusals_and_dropped_connections_are_failures(server: ThreadingHTTPServer,
                                                                  rate: float | None) -> None:
     client = LoadClient("127.0.0.1", server.server_address[1], "/echo", connections=3)
+    timeline: list[tuple[float, float]] = []
     try:
-        latencies, failures, elapsed = client.run(lambda i: b"x" * (1000 + i), seconds=0.5, rate=rate)
+        latencies, failures, elapsed = client.run(lambda i: b"x" * (1000 + i), seconds=0.5, rate=rate,
+                                                  timeline=timeline)
     finally:
         client.close()
     bodies = _Handler.seen
@@ -65,5 +67,8 @@ def test_each_request_counts_once_and_refusals_and_dropped_connections_are_failu
     # the 500s and the dropped connections, none for the connections closed after an answer
     assert failures == sum(1 for n in range(1, len(bodies) + 1) if n % 5 == 0 or n % 11 == 0)
     assert all(latency >= 0 for latency in latencies) and elapsed >= 0.5
+    assert sorted(latency for _, latency in timeline) == sorted(latencies)  # each request once, when it fell due
+    assert all(0 <= due < 0.5 for due, _ in timeline)
     if rate:
         assert len(bodies) == int(0.5 * rate)  # open loop: exactly the requests that fell due
+        assert sorted(due for due, _ in timeline) == pytest.approx([i / rate for i in range(len(bodies))], abs=1e-6)
