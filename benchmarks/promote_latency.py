@@ -21,9 +21,9 @@ import gc
 import json
 import os
 import shutil
-import threading
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
