@@ -36,6 +36,10 @@ def test_background_work_raises_what_the_work_raised():
         in_background(fails)
 
 
+def test_the_background_thread_does_not_hold_up_the_interpreters_exit():
+    assert in_background(lambda: threading.current_thread().daemon)
+
+
 def test_the_first_version_loads_in_the_caller_and_a_promoted_one_in_the_background(models_dir, trained, tmp_path,
                                                                                       monkeypatch):
     loads: list[tuple[int, int]] = []

@@ -16,12 +16,11 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from skillmatch.api.heap import FrozenHeap
 from skillmatch.config import PolicyConfig, load_policy_config
@@ -187,11 +186,26 @@ class EngineHolder:
 def in_background(work: Callable[[], _T]) -> _T:
     """`work()` run by a thread of the lowest CPU priority (`LOAD_NICENESS`), waited for: what it returns or raises.
 
-    Where threads have no niceness of their own (outside Linux) it runs at the process's priority.
+    Where threads have no niceness of their own (outside Linux) it runs at the process's priority. The thread
+    is a daemon (not a `ThreadPoolExecutor`'s, which the interpreter waits for at exit): a server stopping
+    while a version loads on busy cores does not wait for the load.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillmatch-model-load",
-                            initializer=_lowest_priority) as pool:
-        return pool.submit(work).result()
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        _lowest_priority()
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="skillmatch-model-load", daemon=True)
+    thread.start()
+    thread.join()
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
 
 
 def _lowest_priority() -> None:
