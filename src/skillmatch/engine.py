@@ -27,7 +27,7 @@ from skillmatch.config import Weights as PolicyWeights
 from skillmatch.errors import InputError, SkillmatchError
 from skillmatch.features import AgentProfile, OutcomeHistory, Roster, posix_seconds
 from skillmatch.features.ticket_fields import TicketFieldReader
-from skillmatch.ledger import DecisionRow, Ledger, OutcomeRow, TicketHeld, TicketHold
+from skillmatch.ledger import DecisionRow, Ledger, LedgerError, OutcomeRow, TicketHeld, TicketHold
 from skillmatch.ledger.snapshot import RoutingState, RoutingStateCache
 from skillmatch.logs import validate_interactions
 from skillmatch.logs.schema import DEFAULT_LANGUAGE
@@ -296,7 +296,8 @@ class Engine:
         trees, compiled kernels) exists before a request needs it; then answer the rounds of `replay` (the
         engine this one replaces: its `last_served()`), so that a model swapped in meets the live queue with
         its tickets, agents and pairs already computed instead of computing all of them within the first
-        requests. Nothing is recorded; a replayed round that fails raises RuntimeError naming it.
+        requests. Nothing is recorded; a replayed round that fails raises RuntimeError naming it (LedgerError
+        as it is, when the ledger cannot be read).
         """
         topics = self.model.builder.vocab_.get("topic") or ["warm-up"]
         agent_id = self.model.roster.ids[0] if self.model.roster.ids else "warm-up"
@@ -308,6 +309,8 @@ class Engine:
         for call, arguments in replay:
             try:
                 calls[call](**arguments, commit=False)
+            except LedgerError:
+                raise  # the ledger is down, not the model at fault
             except Exception as exc:
                 raise RuntimeError(f"the model failed on the last {call} round served: {exc}") from exc
 

@@ -9,6 +9,7 @@ import pytest
 from skillmatch.config import Guardrails, PolicyConfig
 from skillmatch.engine import ConflictError, Engine
 from skillmatch.errors import InputError
+from skillmatch.ledger import LedgerError
 from skillmatch.models import factored
 from skillmatch.records import Agent, Ticket
 from skillmatch.records import Weights as RecordWeights
@@ -226,13 +227,18 @@ def test_warm_up_replays_the_last_rounds_served_so_that_the_next_claim_computes_
     assert computed == ([] if replayed else [30])
 
 
-def test_a_replayed_round_that_fails_names_the_call(engine, successor, logged, two_weeks, monkeypatch):
+@pytest.mark.parametrize(("error", "raised", "message"), [
+    (ValueError("a kernel blew up"), RuntimeError, "the model failed on the last next round served: a kernel blew up"),
+    (LedgerError("the ledger is unavailable"), LedgerError, "the ledger is unavailable"),
+], ids=["the-model-fails", "the-ledger-is-down"])
+def test_a_replayed_round_that_fails_names_the_call_unless_the_ledger_is_down(engine, successor, logged, two_weeks,
+                                                                            monkeypatch, error, raised, message):
     crew = agents_from(two_weeks, 3, slots=1)
     engine.next(crew[0], tickets_from(logged, 5), others=crew[1:], now=NOW, commit=False)
 
     def broken(*args, **kwargs):
-        raise ValueError("a kernel blew up")
+        raise error
 
     monkeypatch.setattr(successor, "next", broken)
-    with pytest.raises(RuntimeError, match="the model failed on the last next round served: a kernel blew up"):
+    with pytest.raises(raised, match=message):
         successor.warm_up(engine.last_served())
