@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import time
+import types
 import weakref
 from collections.abc import Callable, Iterator
 
@@ -35,24 +36,70 @@ def _eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     return condition()
 
 
+def _model_parts(root: object) -> list[weakref.ref]:
+    """Weak references to the objects of `root`'s graph that a model holds (its own and LightGBM's, scikit-learn's
+    and numba's): they all have to go with it. Modules, classes and functions are shared, not walked."""
+    seen, todo, parts = set(), [root], []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)):
+            continue
+        seen.add(id(obj))
+        if type(obj).__module__.split(".")[0] in {"skillmatch", "lightgbm", "sklearn", "numba"}:
+            try:
+                parts.append(weakref.ref(obj))
+            except TypeError:
+                pass
+        todo.extend(gc.get_referents(obj))
+    return parts
+
+
 class _Cycle:
     def __init__(self) -> None:
         self.itself = self
 
 
-def test_a_swapped_in_engine_is_frozen_and_the_one_it_replaced_is_freed(models_dir, trained, tmp_path, thawed):
+def test_a_swapped_in_engine_is_frozen_and_the_one_it_replaced_is_freed_without_walking_the_frozen_heap(
+        models_dir, trained, tmp_path, thawed, monkeypatch):
     holder = EngineHolder.open(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", None)
     try:
         first = holder.current
         assert first is not None and gc.get_freeze_count() > 0
         assert "_index" in first.engine.model.__dict__  # warmed up before it was frozen
+        assert "_pair_caches" in first.engine.model.agent_fit.__dict__  # with the pair scores it keeps
+        parts = _model_parts(first.engine.model)
+        assert len(parts) > 10
+        gone = weakref.ref(first.engine)
+        frozen_before = [object()]
+        gc.freeze()
+        settles = []
+        monkeypatch.setattr(heap, "settle_heap", lambda: settles.append(1))
+        add_version(models_dir, trained[0], "v2")
+        promote(models_dir, "v2")
+        del first
+        assert holder.refresh()
+        # frozen objects are never collected: it went by reference counting, as soon as nothing used it
+        assert gone() is None
+        assert [type(part()).__name__ for part in parts if part() is not None] == []
+        assert settles == [] and _frozen(frozen_before)  # the frozen heap was not thawed and walked
+        assert _frozen(holder.current.engine.model.__dict__)
+    finally:
+        holder.close()
+
+
+def test_a_replaced_engine_that_is_still_alive_is_freed_at_the_next_watch(models_dir, trained, tmp_path, thawed):
+    holder = EngineHolder.open(models_dir, f"sqlite:///{tmp_path / 'ledger.db'}", None)
+    try:
+        first = holder.current
         gone = weakref.ref(first.engine)
         first.engine.itself = first.engine  # a reference cycle: only a collection frees it, never refcounts
         add_version(models_dir, trained[0], "v2")
         promote(models_dir, "v2")
         del first
         assert holder.refresh()
-        assert gone() is None  # unfrozen and collected, not kept in the permanent generation forever
+        assert gone() is not None  # frozen, so no collection visits it...
+        holder.start(0.05)
+        assert _eventually(lambda: gone() is None)  # ...until the watch settles the heap
     finally:
         holder.close()
 

@@ -1,6 +1,9 @@
 """Pair scores kept across rounds equal fresh ones, bit for bit, whatever the rows, the order and the evictions."""
 from __future__ import annotations
 
+import gc
+import weakref
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -115,6 +118,31 @@ def test_rounds_of_a_moving_queue_equal_the_reference_path(trained, two_weeks):
             np.testing.assert_array_equal(got.pairs[key], expected[key].to_numpy(), err_msg=f"{key} at {shift}")
     caches = model.agent_fit.__dict__["_pair_caches"]
     assert sum(len(c) for c in caches.values()) > 0
+
+
+def test_a_model_keeping_pair_scores_is_freed_as_soon_as_it_is_dropped(trained, two_weeks):
+    """A server replacing its model frees the old one by reference counting: the scores it keeps hold no
+    reference back to it (a cycle would wait for a full collection, which stalls a serving worker)."""
+    model = read_model_folder(trained[0])[0]
+    interactions = two_weeks[0].interactions
+    start = pd.to_datetime(interactions["created_at"], utc=True).max() + pd.Timedelta(hours=1)
+    tickets = _round_tickets(model, interactions, 10, start, seed=5)
+    profiles = _profiles(model, 4, 2)
+    columns = {name: [t.model_dump().get(name) for t in tickets]
+               for name in ("topic", "language", "channel", "customer_tier", "priority", "sentiment",
+                            "customer_id", "message_words")}
+    created = posix_seconds(pd.to_datetime(pd.Series([t.created_at for t in tickets]), utc=True))
+    pair_t, pair_a = np.nonzero(np.ones((len(tickets), len(profiles)), dtype=bool))
+    model.predict_round(columns, created, profiles, pair_t, pair_a, start.timestamp(),
+                        ticket_tokens=np.arange(len(tickets)))
+    assert model.agent_fit.__dict__["_pair_caches"]
+    parts = [weakref.ref(part) for part in (model, model.agent_fit, *model.agent_fit.__dict__["_pair_caches"].values())]
+    gc.disable()
+    try:
+        del model
+        assert [part() for part in parts] == [None] * len(parts)
+    finally:
+        gc.enable()
 
 
 def test_an_agent_row_falls_on_the_same_side_of_every_split_until_its_horizon(forest):

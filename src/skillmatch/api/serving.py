@@ -8,6 +8,7 @@ Loading a version takes about a second of CPU per worker. Run like the requests,
 them: on 2 cores serving 500 claims a second, every claim during a promote waited up to a second
 (`benchmarks/promote_latency.py`). While a version serves, the next one is therefore loaded by a thread of
 the lowest CPU priority (Linux gives each thread its own niceness), which gets the CPU the requests leave.
+The version it replaces is freed when its last request ends (see `skillmatch.api.heap`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ class EngineHolder:
         self.last_error: str | None = None
         self._current: Loaded | None = None
         self._swap = threading.Lock()
+        self._replaced: weakref.ref[Engine] | None = None  # the engine the last swap replaced, until the next watch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._heap = FrozenHeap()
@@ -138,8 +141,10 @@ class EngineHolder:
                 self.last_error = str(exc)
                 return False
             previous = self.version
+            replaced = weakref.ref(self._current.engine) if self._current is not None else None
             self._current = Loaded(engine, target, datetime.now(timezone.utc), threading.Lock())
-            self._heap.settle()
+            self._heap.take_in()
+            self._replaced = replaced
             self.last_error = None
             log.info("serving model %s (was %s) from %s", engine.model_version, previous, target)
             return True
@@ -166,10 +171,15 @@ class EngineHolder:
         self._thread.start()
 
     def _watch_once(self) -> None:
-        """One tick of the watcher: swap in a newly promoted version, else keep the frozen heap up."""
+        """One tick of the watcher: swap in a newly promoted version, else keep the frozen heap up (settled once
+        more if the engine the last swap replaced is still alive: a request kept it, or a reference cycle)."""
         if not self.refresh():
             with self.use():  # between requests: no request's objects get frozen
-                if self._heap.keep_up() == "settled":
+                replaced, self._replaced = self._replaced, None
+                if replaced is not None and replaced() is not None:
+                    self._heap.settle()
+                    log.info("settled the heap: the replaced model version was still alive a watch after the swap")
+                elif self._heap.keep_up() == "settled":
                     log.info("settled the heap again (first watch, or peak memory grew by half)")
 
     def stop(self) -> None:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -156,8 +157,14 @@ class AgentFitModel:
         with _PAIR_CACHES_LOCK:
             if layout not in caches:
                 caches[layout] = PairScoreCache(forest, left_columns, right_columns,
-                                                finish=(self._predictions, len(PREDICTIONS)))
+                                                finish=(self._weak_predictions(), len(PREDICTIONS)))
             return caches[layout]
+
+    def _weak_predictions(self) -> Callable[[np.ndarray], np.ndarray]:
+        """`_predictions` through a weak reference: a cache this model holds must not hold the model back, or the
+        two make a reference cycle that only a full collection frees (a serving worker avoids those)."""
+        method = weakref.WeakMethod(self._predictions)
+        return lambda scores: method()(scores)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
