@@ -1,6 +1,10 @@
 """Point-in-time history: a query sees exactly the outcomes that closed strictly before its time."""
 from __future__ import annotations
 
+import copyreg
+import io
+import pickle
+from dataclasses import fields
 from unittest.mock import patch
 
 import numpy as np
@@ -160,3 +164,35 @@ def test_the_span_of_a_count_is_asked_only_after_every_outcome() -> None:
     h = _history(np.random.default_rng(0), 10)
     with pytest.raises(ValueError, match="span"):
         HistoryIndex(h).customer_recent_span(np.array(["C1"], dtype=object), float(h.closed_s.max()))
+
+
+def _columns(h: OutcomeHistory) -> dict[str, list]:
+    return {f.name: getattr(h, f.name).tolist() for f in fields(h)}
+
+
+@pytest.mark.parametrize("n", [0, 1, 500])
+def test_a_pickled_history_comes_back_equal_with_its_text_as_codes(n: int) -> None:
+    """A model folder holds its history pickled. Its text columns go as codes into their distinct values:
+    unpickled as objects, each string costs a step of the interpreter that holds it for the whole column."""
+    history = _history(np.random.default_rng(n), n)
+    _, state = history.__reduce__()
+    assert not any(isinstance(part, np.ndarray) and part.dtype == object for part in state)
+    back = pickle.loads(pickle.dumps(history))
+    assert _columns(back) == _columns(history)
+    assert all(getattr(back, f.name).dtype == getattr(history, f.name).dtype for f in fields(history))
+    assert all(v is None or isinstance(v, str) for v in back.customer.tolist())
+
+
+class _EarlierPickler(pickle.Pickler):
+    """Pickles a history as the versions before text codes did (the dataclass's fields as its state)."""
+
+    def reducer_override(self, obj: object) -> object:
+        return (copyreg.__newobj__, (OutcomeHistory,), dict(vars(obj))) if isinstance(obj, OutcomeHistory) else NotImplemented
+
+
+def test_a_history_pickled_by_an_earlier_version_still_loads() -> None:
+    history = _history(np.random.default_rng(3), 200)
+    buffer = io.BytesIO()
+    _EarlierPickler(buffer).dump(history)
+    assert b"_unpickled_history" not in buffer.getvalue()
+    assert _columns(pickle.loads(buffer.getvalue())) == _columns(history)
